@@ -1,0 +1,171 @@
+"""``python -m search``: the command line. Each subcommand is a small unit returning an exit code.
+
+Only argparse and the registry's names are imported here: ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from trainables.errors import FerSearchError
+
+from . import registry
+
+PROG = "python -m search"
+COMMANDS = ("leaderboard", "evaluate", "data")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the project's error style: one line, a hint, exit status 2."""
+
+    def error(self, message):
+        raise FerSearchError(message, hint=f"{self.prog} --help")
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
+    return value
+
+
+def fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
+    return value
+
+
+def duration(text: str) -> float:
+    """Seconds from '90', '90s', '15m', '2h' or '1h30m'."""
+    parts = re.fullmatch(r"\s*(?:(\d+(?:\.\d+)?)h)?\s*(?:(\d+(?:\.\d+)?)m)?\s*(?:(\d+(?:\.\d+)?)s?)?\s*", text)
+    if not text.strip() or not parts or not any(parts.groups()):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a duration (examples: 900, 15m, 2h, 1h30m)")
+    h, m, s = (float(g) if g else 0.0 for g in parts.groups())
+    seconds = h * 3600 + m * 60 + s
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be above 0")
+    return seconds
+
+
+def add_data_options(p: argparse.ArgumentParser, val_default: float | None = 0.1) -> None:
+    p.add_argument("--data", metavar="PATH", help="FER2013 zip, folder or CSV, or 'demo' / 'demo:N' "
+                   "(default: FER2013 found in data/, else the demo set)")
+    p.add_argument("--val-fraction", type=fraction, default=val_default, metavar="F",
+                   help="share of a folder source's train images held out as val (default: 0.1; the CSV has its own)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR",
+                   help="where decoded data and features are cached (default: $FER_SEARCH_CACHE or ~/.cache/fer-search)")
+
+
+def add_search_parser(sub, family: registry.Family) -> None:
+    p = sub.add_parser(family.name, help=family.summary, description=f"Search {family.summary}.")
+    add_data_options(p)
+    p.add_argument("--trials", type=positive_int, default=20, help="trials to run (default: 20)")
+    p.add_argument("--seed", type=int, default=0, help="seeds the sampler and the models (default: 0)")
+    p.add_argument("--time-budget", type=duration, metavar="T",
+                   help="start no trial after this long, e.g. 900, 15m, 2h (running trials finish)")
+    p.add_argument("--name", help="the search's name (default: FAMILY-DATE-TIME)")
+    p.add_argument("--results-dir", default="results", metavar="DIR", help="Ray experiments and the leaderboard (default: results/)")
+    p.add_argument("--models-dir", default="models", metavar="DIR", help="exported best models (default: models/)")
+    p.add_argument("--searcher", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
+    p.add_argument("--scheduler", choices=("asha", "none"), default="asha",
+                   help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
+    p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",
+                   help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial})")
+    p.add_argument("--train-limit", type=positive_int, metavar="N",
+                   help="use at most N training images (a stratified subset), for quick looks at a large source")
+    p.add_argument("--verbose", action="store_true", help="show Ray's own trial table and worker logs")
+
+
+def build_parser() -> Parser:
+    families = "\n".join(f"  {f.name:<8}{f.summary}" for f in registry.FAMILIES.values())
+    parser = Parser(
+        prog=PROG,
+        description="Hyperparameter search for facial-expression recognition on FER2013 (Ray Tune + Optuna).",
+        epilog=f"families:\n{families}\n\nexample: {PROG} svm --trials 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="FAMILY|COMMAND", parser_class=Parser)
+    for family in registry.FAMILIES.values():
+        add_search_parser(sub, family)
+
+    lb = sub.add_parser("leaderboard", help="every trial of every search, best first")
+    lb.add_argument("--family", choices=list(registry.FAMILIES), help="only this family")
+    lb.add_argument("--top", type=positive_int, metavar="N", help="only the N best")
+    lb.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    lb.add_argument("--results-dir", default="results", metavar="DIR")
+
+    ev = sub.add_parser("evaluate", help="score an exported model on a split")
+    ev.add_argument("model_file", metavar="MODEL_FILE", help="an exported model, e.g. models/svm_best.skops")
+    add_data_options(ev, val_default=None)
+    ev.add_argument("--split", choices=("train", "val", "test"), default="test")
+    ev.add_argument("--json", metavar="FILE", help="also write accuracy, macro_f1, per_class and confusion_matrix here")
+
+    data = sub.add_parser("data", help="inspect a data source")
+    data_sub = data.add_subparsers(dest="data_command", metavar="info", required=True, parser_class=Parser)
+    info = data_sub.add_parser("info", help="source, format, images per split and class, fingerprint, cache")
+    add_data_options(info)
+    return parser
+
+
+def usage_overview() -> str:
+    families = "\n".join(f"  {PROG} {f.name:<6} {f.summary}" for f in registry.FAMILIES.values())
+    return (f"families (search one with '{PROG} FAMILY --trials N'):\n{families}\n\n"
+            f"commands:\n  {PROG} leaderboard   every trial, best first\n"
+            f"  {PROG} evaluate MODEL_FILE\n  {PROG} data info\n\n{PROG} --help for everything\n")
+
+
+def dispatch(args) -> int:
+    if args.command in registry.FAMILIES:
+        from .run import run
+
+        return run(args)
+    if args.command == "leaderboard":
+        from .leaderboard import show
+
+        return show(Path(args.results_dir), args.family, args.top, args.format)
+    if args.command == "evaluate":
+        from .evaluate import command
+
+        return command(args)
+    from .datainfo import command
+
+    return command(args)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if not argv:
+            print(usage_overview(), end="")
+            return 0
+        if not argv[0].startswith("-") and argv[0] not in registry.FAMILIES and argv[0] not in COMMANDS:
+            registry.get(argv[0])  # raises with the list of known families
+        return dispatch(build_parser().parse_args(argv))
+    except FerSearchError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        if e.hint:
+            print(f"hint: {e.hint}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130

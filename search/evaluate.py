@@ -1,0 +1,51 @@
+"""``python -m search evaluate MODEL_FILE``: score an exported model on any split of any source."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from trainables import metrics
+from trainables.data import DEFAULT_VAL_FRACTION
+from trainables.errors import FerSearchError
+from trainables.labels import EMOTIONS
+
+from . import datasets, models
+
+
+def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: float | None,
+             cache_dir: Path | None, say=print) -> dict:
+    model = models.load(model_file)
+    card = models.read_card(model_file) or {}
+    card_data = card.get("data", {})
+    if data_spec is None and card_data.get("source") and (card_data["source"].startswith("demo") or Path(card_data["source"]).exists()):
+        data_spec = card_data["source"]  # by default, the data the model was searched on
+        say(f"data: {data_spec} (from the model card)")
+    if val_fraction is None:  # the same val slice as the search, so val scores compare
+        val_fraction = card_data.get("val_fraction", DEFAULT_VAL_FRACTION)
+    _, splits = datasets.load(data_spec, val_fraction, None, cache_dir, need=(split,), say=say)
+    try:
+        predicted = model.predict(splits.x(split))
+    except ValueError as e:
+        raise FerSearchError(f"{model_file}: the model does not take FER images ({e})") from None
+    return metrics.report(splits.y(split), predicted)
+
+
+def render(report: dict, split: str) -> str:
+    lines = [f"{split}: accuracy {report['accuracy']:.4f}, macro_f1 {report['macro_f1']:.4f}", "",
+             f"{'class':<10}{'precision':>10}{'recall':>8}{'f1':>8}{'support':>9}"]
+    for name, c in report["per_class"].items():
+        lines.append(f"{name:<10}{c['precision']:>10.3f}{c['recall']:>8.3f}{c['f1']:>8.3f}{c['support']:>9}")
+    lines += ["", "confusion matrix (rows: true, columns: predicted)", " " * 10 + "".join(f"{n[:7]:>8}" for n in EMOTIONS)]
+    for name, row in zip(EMOTIONS, report["confusion_matrix"]):
+        lines.append(f"{name:<10}" + "".join(f"{v:>8}" for v in row))
+    return "\n".join(lines) + "\n"
+
+
+def command(args) -> int:
+    report = evaluate(Path(args.model_file), args.data, args.split, args.val_fraction, args.cache_dir)
+    print(render(report, args.split), end="")
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.json}")
+    return 0

@@ -1,0 +1,115 @@
+"""The live progress display: a Ray Tune callback in the driver.
+
+On a terminal one status line is redrawn in place; elsewhere (CI, a log file) a plain
+line is printed at most every ``interval`` seconds and whenever a trial ends.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from ray.tune import Callback
+
+from . import status
+
+
+def fmt_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def fmt_config(config: dict, limit: int = 6) -> str:
+    def one(v):
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    items = [f"{k}={one(v)}" for k, v in config.items()]
+    return " ".join(items[:limit]) + (" ..." if len(items) > limit else "")
+
+
+class Progress(Callback):
+    def __init__(self, family: str, total: int, fidelity_attr: str, max_fidelity: float,
+                 stream=None, interval: float | None = None, time_budget_s: float | None = None):
+        self.family, self.total = family, total
+        self.fidelity_attr, self.max_fidelity = fidelity_attr, max_fidelity
+        self.stream = stream or sys.stdout
+        self.live = self.stream.isatty()
+        self.interval = interval if interval is not None else (0.5 if self.live else 30.0)
+        self.time_budget_s = time_budget_s
+        self.started = time.monotonic()
+        self.last_shown = 0.0
+        self.counts = {s: 0 for s in status.ENDED}
+        self.running: set[str] = set()
+        self.best: tuple[float, dict, float] | None = None  # (val_accuracy, config, fidelity)
+
+    # -- Ray Tune hooks
+    def on_trial_start(self, iteration, trials, trial, **info):
+        self.running.add(trial.trial_id)
+        self._show()
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        score = result.get("val_accuracy")
+        if score is not None and (self.best is None or score > self.best[0]):
+            self.best = (score, trial.config, result.get(self.fidelity_attr))
+        self._show()
+
+    def on_trial_complete(self, iteration, trials, trial, **info):
+        self._end(trial, status.of(trial.last_result, None, self.fidelity_attr, self.max_fidelity))
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        self._end(trial, status.FAILED)
+
+    def on_step_end(self, iteration, trials, **info):
+        self._show()
+
+    def on_experiment_end(self, trials, **info):
+        self._show(min_gap=0.0)
+        if self.live:
+            self.stream.write("\n")
+            self.stream.flush()
+
+    # -- display
+    def _end(self, trial, outcome: str):
+        self.running.discard(trial.trial_id)
+        self.counts[outcome] += 1
+        # Trial ends are news, but off a terminal they still come at most every 5 s.
+        self._show(min_gap=0.0 if self.live else 5.0)
+
+    def line(self) -> str:
+        elapsed = time.monotonic() - self.started
+        done = sum(self.counts.values())
+        parts = [
+            f"[{self.family}] {done}/{self.total} done",
+            f"{self.counts[status.FINISHED]} finished, {self.counts[status.STOPPED]} stopped early, "
+            f"{self.counts[status.FAILED]} failed, {len(self.running)} running",
+        ]
+        if self.best:
+            score, config, fidelity = self.best
+            at = f" at {self.fidelity_attr} {fidelity:.3g}" if isinstance(fidelity, (int, float)) and fidelity != self.max_fidelity else ""
+            parts.append(f"best val_accuracy {score:.4f}{at} ({fmt_config(config)})")
+        left = self._eta(elapsed, done)
+        parts.append(fmt_duration(elapsed) + (f", ~{fmt_duration(left)} left" if left is not None else ""))
+        return " | ".join(parts)
+
+    def _eta(self, elapsed: float, done: int) -> float | None:
+        if not done:
+            return None
+        left = elapsed / done * (self.total - done)
+        if self.time_budget_s is not None:
+            left = min(left, max(0.0, self.time_budget_s - elapsed))
+        return left
+
+    def _show(self, min_gap: float | None = None):
+        now = time.monotonic()
+        if now - self.last_shown < (self.interval if min_gap is None else min_gap):
+            return
+        self.last_shown = now
+        text = self.line()
+        if self.live:
+            width = 160
+            self.stream.write("\r\x1b[2K" + text[:width])
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()

@@ -1,0 +1,43 @@
+"""Random Forest on HOG features or raw pixels."""
+
+from __future__ import annotations
+
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+
+from .classical import fit_all, fit_on_rungs
+from .data import Splits
+from .features import HogFeatures, PixelFeatures, cached_hog, hog_params
+
+
+def features(config: dict, splits: Splits):
+    if config.get("features", "hog") == "pixels":
+        # uint8 view, no copy: the forest converts only the rows it fits on to float32
+        return splits.images.reshape(len(splits.images), -1)
+    return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config))
+
+
+def fit(config: dict, x, y, settings: dict) -> RandomForestClassifier:
+    class_weight = None if config.get("class_weight", "none") == "none" else config["class_weight"]
+    forest = RandomForestClassifier(
+        n_estimators=int(config["n_estimators"]),
+        max_depth=config.get("max_depth"),
+        max_features=float(config["max_features"]),
+        min_samples_leaf=int(config["min_samples_leaf"]),
+        class_weight=class_weight,
+        n_jobs=settings.get("threads", 1),
+        random_state=settings["seed"],
+    )
+    return forest.fit(x, y)
+
+
+def train(config: dict, data: Splits, settings: dict) -> None:
+    """The Ray Tune trainable: one fit per fidelity rung, one report each."""
+    fit_on_rungs(config, data, settings, features, fit)
+
+
+def final_model(config: dict, data: Splits, settings: dict) -> Pipeline:
+    """Refit on the whole train split; the pipeline takes raw (N, 48, 48) images."""
+    forest = fit_all(config, data, settings, features, fit)
+    step = PixelFeatures() if config.get("features", "hog") == "pixels" else HogFeatures(**hog_params(config))
+    return Pipeline([("features", step), ("forest", forest)])
