@@ -160,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if not argv[0].startswith("-") and argv[0] not in registry.FAMILIES and argv[0] not in COMMANDS:
             registry.get(argv[0])  # raises with the list of known families
-        return dispatch(build_parser().parse_args(argv))
+        args = build_parser().parse_args(argv)
+        args.argv = argv  # recorded in model cards: the command that reproduces a search
+        return dispatch(args)
     except FerSearchError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         if e.hint:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -116,7 +115,7 @@ def export_best(family, best: dict, splits, data, args, name: str) -> dict:
         "trial_id": best["trial_id"],
         "refit_seconds": round(fit_seconds, 2),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join([Path(sys.executable).name, "-m", "search", *sys.argv[1:]]) if sys.argv[1:] else None,
+        "command": shlex.join(["python", "-m", "search", *args.argv]),
         "model_file": str(path),
     }
     old = models.read_card(path) if path.exists() else None

@@ -87,6 +87,7 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
         # Ray's newer console output prints an experiment banner even at verbose=0; the
         # legacy reporter at verbose=0 is silent, and our Progress callback takes its place.
         os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)
     space = family.space()
     fidelity = space.FIDELITY
     if s.searcher == "random":

@@ -1,0 +1,142 @@
+"""Shared fixtures: tiny FER sources in every format, a real local Ray, the CLI in-process.
+
+One place shrinks everything for tests (in the manner of lightning-hydra-template): the
+demo size, trial counts and output folders all come from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_ZIP = ROOT.parent / "shared" / "fer2013" / "fer2013.zip"
+TINY_DEMO = "demo:700"
+
+# Keep every library's files out of HOME, and Ray's usage stats off.
+_SANDBOX = Path(os.environ.get("PYTEST_SANDBOX", "/tmp/fer-search-tests")) / str(os.getpid())
+for var, sub in (("KERAS_HOME", "keras"), ("MPLCONFIGDIR", "mpl"), ("FER_SEARCH_CACHE", "cache")):
+    os.environ[var] = str(_SANDBOX / sub)
+os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DO_NOT_TRACK"] = "1"
+
+needs_real_data = pytest.mark.skipif(not REAL_ZIP.exists(), reason=f"real FER2013 not found at {REAL_ZIP}")
+
+EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+@pytest.fixture(scope="session")
+def faces():
+    """(images, labels): 10 train and 3 test faces per class, from the demo generator."""
+    from trainables import demo
+
+    d = demo.generate(1400, seed=7)
+    train_idx = np.concatenate([np.flatnonzero(d.labels == c)[:10] for c in range(7)])
+    test_idx = np.concatenate([np.flatnonzero(d.labels == c)[10:13] for c in range(7)])
+    return d.images[train_idx], d.labels[train_idx], d.images[test_idx], d.labels[test_idx]
+
+
+def png(img: np.ndarray) -> bytes:
+    import cv2
+
+    ok, buf = cv2.imencode(".png", img)
+    assert ok
+    return buf.tobytes()
+
+
+def tree_files(faces, folder_case=str.lower, test_prefix="PublicTest") -> dict[str, bytes]:
+    """{relative path: bytes} of a Kaggle-style tree (PNG, so pixels survive exactly)."""
+    tr_x, tr_y, te_x, te_y = faces
+    files = {}
+    for i, (img, y) in enumerate(zip(tr_x, tr_y)):
+        files[f"train/{folder_case(EMOTION_FOLDERS[y])}/Training_{i}.png"] = png(img)
+    for i, (img, y) in enumerate(zip(te_x, te_y)):
+        files[f"test/{folder_case(EMOTION_FOLDERS[y])}/{test_prefix}_{i}.png"] = png(img)
+    return files
+
+
+def write_tree(root: Path, files: dict[str, bytes]) -> Path:
+    for rel, data in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return root
+
+
+def write_zip(path: Path, files: dict[str, bytes], prefix: str = "") -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for rel, data in files.items():
+            zf.writestr(prefix + rel, data)
+    return path
+
+
+def write_csv(path: Path, faces, usage_test="PrivateTest", with_usage=True) -> Path:
+    tr_x, tr_y, te_x, te_y = faces
+    lines = ["emotion,pixels,Usage" if with_usage else "emotion,pixels"]
+    # val (PublicTest) is the first 7 test faces, test (PrivateTest) the rest
+    rows = [(y, x, "Training") for x, y in zip(tr_x, tr_y)]
+    rows += [(y, x, "PublicTest" if i < 7 else usage_test) for i, (x, y) in enumerate(zip(te_x, te_y))]
+    for y, x, usage in rows:
+        pixels = " ".join(map(str, x.ravel()))
+        lines.append(f"{y},{pixels},{usage}" if with_usage else f"{y},{pixels}")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def tree(tmp_path, faces) -> Path:
+    return write_tree(tmp_path / "fer", tree_files(faces))
+
+
+@pytest.fixture
+def fer_zip(tmp_path, faces) -> Path:
+    return write_zip(tmp_path / "fer.zip", tree_files(faces))
+
+
+@pytest.fixture
+def fer_csv(tmp_path, faces) -> Path:
+    return write_csv(tmp_path / "fer.csv", faces)
+
+
+@pytest.fixture
+def cache_dir(tmp_path) -> Path:
+    return tmp_path / "cache"
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One real Ray for the session, bound to 127.0.0.1; the CLI reuses it in-process."""
+    import ray
+
+    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, num_cpus=2,
+             object_store_memory=400 * 1024 * 1024, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+class CliResult:
+    def __init__(self, code, out, err):
+        self.code, self.out, self.err = code, out, err
+
+
+def run_cli(*argv) -> CliResult:
+    """The real CLI, in-process (so it reuses the session's Ray)."""
+    from search.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv])
+    return CliResult(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """Output folders of one search: results/ and models/ under tmp_path."""
+    return {"results": tmp_path / "results", "models": tmp_path / "models"}
