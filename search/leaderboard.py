@@ -62,7 +62,9 @@ def read(results_dir: Path):
     if not path.exists():
         return pd.DataFrame(columns=COLUMNS)
     try:
-        return pd.read_csv(path, dtype={"search": str, "trial_id": str, "family": str, "status": str})
+        # Only empty cells are missing: a "None" parameter (unlimited depth) stays "None".
+        return pd.read_csv(path, dtype={"search": str, "trial_id": str, "family": str, "status": str},
+                           keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise FerSearchError(f"{path}: not a readable leaderboard ({e})") from None
 

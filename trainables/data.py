@@ -139,10 +139,12 @@ def _read_cache(path: Path, source: str, fmt: str, fp: str) -> FerData:
     import pyarrow as pa
 
     table = pa.ipc.open_file(pa.memory_map(str(path))).read_all()
-    image = table.column("image").combine_chunks()
+    # Zero-copy views of the mapped file; we wrote one chunk, so nothing is concatenated.
+    image = table.column("image").chunk(0) if table.column("image").num_chunks == 1 else table.column("image").combine_chunks()
     images = np.frombuffer(image.buffers()[1], np.uint8, count=len(image) * SIDE * SIDE).reshape(-1, SIDE, SIDE)
     labels = table.column("label").to_numpy()
-    usage = np.asarray(table.column("usage").to_pylist(), dtype=object)
+    usage_codes = table.column("usage").combine_chunks()
+    usage = np.asarray(usage_codes.dictionary.to_pylist(), dtype=object)[usage_codes.indices.to_numpy()]
     skipped = (table.schema.metadata or {}).get(b"skipped", b"").decode()
     return FerData(images, labels, usage, source, fmt, fp, skipped.split("\n") if skipped else [], path, True)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import struct
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -61,16 +62,20 @@ def detect_format(path: Path) -> str:
 def fingerprint(path: Path, fmt: str) -> str:
     """A short hex digest that changes when the source's content changes.
 
-    zip: the archive's own CRC-32 and size of every member (content, read without
-    decompressing); csv: SHA-256 of the bytes; folder: every image's relative path, size
-    and modification time (reading 35,000 files just to hash them would cost more than
-    decoding them).
+    zip: the archive's central directory, which holds every member's name, CRC-32 of its
+    content, sizes and dates (one read, nothing decompressed); csv: SHA-256 of the bytes;
+    folder: every image's relative path, size and modification time (reading 35,000
+    files just to hash them would cost more than decoding them).
     """
     h = hashlib.sha256(f"{fmt}\n".encode())
     if fmt == "zip":
-        with _open_zip(path) as zf:
-            for info in sorted(zf.infolist(), key=lambda i: i.filename):
-                h.update(f"{info.filename}\0{info.CRC}\0{info.file_size}\n".encode())
+        directory = _zip_central_directory(path)
+        if directory is not None:
+            h.update(directory)
+        else:  # zip64 or an odd archive: the same facts, read through zipfile (slower)
+            with _open_zip(path) as zf:
+                for info in sorted(zf.infolist(), key=lambda i: i.filename):
+                    h.update(f"{info.filename}\0{info.CRC}\0{info.file_size}\n".encode())
     elif fmt == "csv":
         with open(path, "rb") as f:
             h.update(hashlib.file_digest(f, "sha256").digest())
@@ -79,6 +84,25 @@ def fingerprint(path: Path, fmt: str) -> str:
             st = full.stat()
             h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:20]
+
+
+def _zip_central_directory(path: Path) -> bytes | None:
+    """The raw central directory of a plain (non-zip64) zip: every member's name, CRC-32
+    and sizes in one read, without building 35,000 ZipInfo objects. None if not found."""
+    with open(path, "rb") as f:
+        f.seek(0, os.SEEK_END)
+        size = f.tell()
+        tail_len = min(size, 22 + 65535)  # end record plus the longest comment
+        f.seek(size - tail_len)
+        tail = f.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return None
+        cd_size, cd_offset = struct.unpack("<II", tail[at + 12: at + 20])
+        if cd_offset == 0xFFFFFFFF or cd_size == 0xFFFFFFFF or cd_offset + cd_size > size:
+            return None
+        f.seek(cd_offset)
+        return f.read(cd_size)
 
 
 # ---------------------------------------------------------------- image trees

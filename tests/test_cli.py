@@ -1,0 +1,130 @@
+"""The CLI's surface: help, listing, data info, evaluate, and one-line errors."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import ROOT, run_cli, tree_files, write_zip
+
+
+def python(*args, cwd=None, timeout=60):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = ("import sys, runpy, contextlib, io\n"
+            "sys.argv = ['search', '--help']\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: runpy.run_module('search', run_name='__main__')\n"
+            "    except SystemExit: pass\n"
+            "print(' '.join(m for m in ('ray', 'sklearn', 'tensorflow', 'numpy', 'pandas', 'cv2', 'mlflow') if m in sys.modules))")
+    started = time.perf_counter()
+    proc = python("-c", code)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == ""
+    assert time.perf_counter() - started < 10  # about 0.1 s here; a heavy import costs seconds
+
+
+def test_no_arguments_lists_the_families():
+    result = run_cli()
+    assert result.code == 0
+    assert "python -m search svm" in result.out and "python -m search rf" in result.out
+    assert "leaderboard" in result.out
+
+
+def test_help_names_every_family():
+    proc = python("-m", "search", "--help")
+    assert proc.returncode == 0 and "svm" in proc.stdout and "rf" in proc.stdout
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["svn"], "unknown family 'svn'"),
+    (["svm", "--trials", "0"], "argument --trials: must be at least 1, not 0"),
+    (["svm", "--trials", "many"], "argument --trials: 'many' is not a whole number"),
+    (["svm", "--time-budget", "soon"], "'soon' is not a duration"),
+    (["svm", "--val-fraction", "1.5"], "must be at least 0 and below 1"),
+    (["svm", "--data", "/no/such/fer.zip"], "/no/such/fer.zip: no such file or folder"),
+    (["evaluate", "/no/such/model.skops"], "/no/such/model.skops: no such model file"),
+    (["leaderboard", "--format", "xml"], "invalid choice: 'xml'"),
+])
+def test_user_errors_are_one_line_and_exit_2(argv, message):
+    result = run_cli(*argv)
+    assert result.code == 2
+    first, *rest = result.err.strip().splitlines()
+    assert first.startswith("python -m search: error: ") and message in first
+    assert all(line.startswith("hint: ") for line in rest) and len(rest) <= 1
+    assert "Traceback" not in result.err
+
+
+def test_errors_through_the_real_entry_point_have_no_traceback():
+    proc = python("-m", "search", "svm", "--data", "/no/such/path")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("python -m search: error: /no/such/path: no such file or folder")
+
+
+def test_a_file_that_is_not_our_model(tmp_path):
+    import numpy as np
+    import skops.io as sio
+
+    foreign = tmp_path / "foreign.skops"
+    sio.dump({"weights": np.zeros(3)}, foreign)
+    result = run_cli("evaluate", foreign, "--data", "demo:100")
+    assert result.code == 2 and "foreign.skops: not a fer-search model" in result.err
+    garbage = tmp_path / "garbage.skops"
+    garbage.write_bytes(b"not a zip at all")
+    result = run_cli("evaluate", garbage)
+    assert result.code == 2 and "garbage.skops: not a fer-search model" in result.err
+    other = tmp_path / "model.pkl"
+    other.write_bytes(b"\x80\x04")
+    result = run_cli("evaluate", other)
+    assert result.code == 2 and "model.pkl: not a fer-search model" in result.err
+
+
+def test_data_info(tmp_path, faces):
+    files = tree_files(faces)
+    files.update({k.replace("PublicTest", "PrivateTest"): v for k, v in files.items() if k.startswith("test/")})
+    path = write_zip(tmp_path / "fer.zip", files)
+    first = run_cli("data", "info", "--data", path, "--cache-dir", tmp_path / "cache")
+    assert first.code == 0, first.err
+    out = first.out
+    assert "format:      zip" in out and "images:      112" in out
+    assert "usage:       PrivateTest 21, PublicTest 21, Training 70" in out
+    lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.split()[:1] in (["train"], ["val"], ["test"])}
+    assert lines["train"][0] == "63" and lines["val"][0] == "7" and lines["test"][0] == "42"
+    assert lines["test"][1:] == ["6"] * 7  # per class, in label order
+    second = run_cli("data", "info", "--data", path, "--cache-dir", tmp_path / "cache")
+    assert "(hit)" in second.out and "(hit)" not in first.out
+
+
+def test_default_data_is_the_demo_set_when_data_is_empty(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run_cli("data", "info")
+    assert result.code == 0 and "no FER2013 in data/" in result.out and "source:      demo:10000" in result.out
+
+
+def test_default_data_is_found_in_data(tmp_path, faces, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    write_zip(tmp_path / "data" / "fer2013.zip", tree_files(faces))
+    result = run_cli("data", "info", "--cache-dir", tmp_path / "cache")
+    assert result.code == 0, result.err
+    assert "data: data/fer2013.zip (found in data/)" in result.out and "format:      zip" in result.out
+
+
+def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
+    result = run_cli("svm", "--data", "demo:700", "--trials", 1, "--results-dir", tmp_path / "r", "--models-dir", tmp_path / "m")
+    assert result.code == 0, result.err
+    test_only = write_zip(tmp_path / "test-only.zip", {k: v for k, v in tree_files(faces).items() if k.startswith("test/")})
+    out = tmp_path / "report.json"
+    result = run_cli("evaluate", tmp_path / "m" / "svm_best.skops", "--data", test_only, "--json", out)
+    assert result.code == 0, result.err
+    report = json.loads(out.read_text())
+    assert sum(c["support"] for c in report["per_class"].values()) == 21
+    assert "confusion matrix" in result.out and "macro_f1" in result.out
+    result = run_cli("evaluate", tmp_path / "m" / "svm_best.skops", "--data", test_only, "--split", "val")
+    assert result.code == 2 and "holds no 'val' images" in result.err
