@@ -6,9 +6,12 @@ demo size, trial counts and output folders all come from here.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import io
 import os
+import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -20,7 +23,8 @@ REAL_ZIP = ROOT.parent / "shared" / "fer2013" / "fer2013.zip"
 TINY_DEMO = "demo:700"
 
 # Keep every library's files out of HOME, and Ray's usage stats off.
-_SANDBOX = Path(os.environ.get("PYTEST_SANDBOX", "/tmp/fer-search-tests")) / str(os.getpid())
+_SANDBOX = Path(tempfile.mkdtemp(prefix="fer-search-tests-"))
+atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
 for var, sub in (("KERAS_HOME", "keras"), ("MPLCONFIGDIR", "mpl"), ("FER_SEARCH_CACHE", "cache")):
     os.environ[var] = str(_SANDBOX / sub)
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
