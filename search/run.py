@@ -10,7 +10,7 @@ from pathlib import Path
 from trainables import metrics
 
 from . import datasets, leaderboard, models, registry, status
-from .progress import Progress, fmt_config, fmt_duration
+from .text import fmt_config, fmt_duration
 
 
 def run(args) -> int:
@@ -24,7 +24,9 @@ def run(args) -> int:
 
     from . import tuner as tuning
 
-    started_ray = tuning.start_ray(args.verbose)
+    started_ray = tuning.start_ray(args.verbose)  # before anything else imports Ray
+    from .progress import Progress
+
     try:
         settings = tuning.SearchSettings(
             name=name, trials=args.trials, seed=args.seed, results_dir=Path(args.results_dir),

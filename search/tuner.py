@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-
-from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from trainables.data import Splits
 
@@ -31,28 +30,16 @@ class SearchSettings:
     verbose: bool = False
 
 
-class BudgetedLimiter(ConcurrencyLimiter):
-    """A ConcurrencyLimiter that stops proposing trials once a deadline has passed.
-
-    Ray's own ``time_budget_s`` kills the running trials at the deadline; a user's
-    ``--time-budget`` means "start nothing new after this", so running trials finish.
-    """
-
-    def __init__(self, searcher: Searcher, max_concurrent: int, deadline: float | None):
-        super().__init__(searcher, max_concurrent=max_concurrent)
-        self.deadline = deadline  # wall clock (time.time()), so it survives a restore
-
-    def suggest(self, trial_id: str):
-        if self.deadline is not None and time.time() >= self.deadline:
-            return Searcher.FINISHED
-        return super().suggest(trial_id)
-
-
 def start_ray(verbose: bool = False) -> bool:
     """Start a local Ray bound to 127.0.0.1, unless this process already has one.
 
     Returns whether it started one (and so should shut it down).
     """
+    if "ray" not in sys.modules:
+        # Read by Ray at import: a local Ray then takes 127.0.0.1 as its node address and
+        # binds every server there, instead of the machine's outward address (its
+        # workers inherit the setting). A Ray joined with --address is not affected.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     if ray.is_initialized():
@@ -81,6 +68,8 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
     from ray.tune.search.optuna import OptunaSearch
+
+    from .limiter import BudgetedLimiter
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not s.verbose:

@@ -128,3 +128,18 @@ def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
     assert "confusion matrix" in result.out and "macro_f1" in result.out
     result = run_cli("evaluate", tmp_path / "m" / "svm_best.skops", "--data", test_only, "--split", "val")
     assert result.code == 2 and "holds no 'val' images" in result.err
+
+
+def test_a_local_ray_lives_on_127_0_0_1():
+    """The CLI's own Ray: node address and GCS on the loopback, not the machine's address."""
+    code = ("from search.tuner import start_ray\n"
+            "assert start_ray()\n"
+            "import ray\n"
+            "print(ray.nodes()[0]['NodeManagerAddress'], ray.get_runtime_context().gcs_address)\n"
+            "ray.shutdown()\n")
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    node, gcs = proc.stdout.split()
+    assert node == "127.0.0.1" and gcs.startswith("127.0.0.1:")

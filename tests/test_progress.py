@@ -2,7 +2,8 @@
 
 import io
 
-from search.progress import Progress, fmt_duration
+from search.progress import Progress
+from search.text import fmt_duration
 
 
 class Trial:
