@@ -15,7 +15,7 @@ from trainables.errors import FerSearchError
 from . import registry
 
 PROG = "python -m search"
-COMMANDS = ("leaderboard", "evaluate", "data")
+COMMANDS = ("leaderboard", "evaluate", "data", "sync")
 
 
 class Parser(argparse.ArgumentParser):
@@ -93,7 +93,15 @@ def add_search_parser(sub, family: registry.Family) -> None:
                    help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial})")
     p.add_argument("--train-limit", type=positive_int, metavar="N",
                    help="use at most N training images (a stratified subset), for quick looks at a large source")
+    add_tracking_options(p)
+    p.add_argument("--experiment", help="MLflow experiment (default: one per data set, e.g. fer-search-fer2013)")
+    p.add_argument("--no-tracking", action="store_true", help="log nothing to MLflow")
     p.add_argument("--verbose", action="store_true", help="show Ray's own trial table and worker logs")
+
+
+def add_tracking_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracking-uri", metavar="URI",
+                   help="MLflow tracking server or store (default: $MLFLOW_TRACKING_URI, else sqlite:///RESULTS_DIR/mlflow.db)")
 
 
 def build_parser() -> Parser:
@@ -111,8 +119,16 @@ def build_parser() -> Parser:
     lb = sub.add_parser("leaderboard", help="every trial of every search, best first")
     lb.add_argument("--family", choices=list(registry.FAMILIES), help="only this family")
     lb.add_argument("--top", type=positive_int, metavar="N", help="only the N best")
-    lb.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    lb.add_argument("--results-dir", default="results", metavar="DIR")
+    lb.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table")
+    where = lb.add_mutually_exclusive_group()
+    where.add_argument("--results-dir", default="results", metavar="DIR",
+                       help="read RESULTS_DIR/mlflow.db, or RESULTS_DIR/leaderboard.csv without one (default: results/)")
+    where.add_argument("--tracking-uri", metavar="URI", help="read this MLflow tracking server or store")
+
+    sync = sub.add_parser("sync", help="log finished or interrupted searches to MLflow (idempotent)")
+    sync.add_argument("--name", help="only this search (default: every search in the results folder)")
+    sync.add_argument("--results-dir", default="results", metavar="DIR", help="where the Ray experiment folders are (default: results/)")
+    add_tracking_options(sync)
 
     ev = sub.add_parser("evaluate", help="score an exported model on a split")
     ev.add_argument("model_file", metavar="MODEL_FILE", help="an exported model, e.g. models/svm_best.skops")
@@ -130,7 +146,7 @@ def build_parser() -> Parser:
 def usage_overview() -> str:
     families = "\n".join(f"  {PROG} {f.name:<6} {f.summary}" for f in registry.FAMILIES.values())
     return (f"families (search one with '{PROG} FAMILY --trials N'):\n{families}\n\n"
-            f"commands:\n  {PROG} leaderboard   every trial, best first\n"
+            f"commands:\n  {PROG} leaderboard   every trial, best first\n  {PROG} sync          log searches to MLflow afterwards\n"
             f"  {PROG} evaluate MODEL_FILE\n  {PROG} data info\n\n{PROG} --help for everything\n")
 
 
@@ -142,7 +158,11 @@ def dispatch(args) -> int:
     if args.command == "leaderboard":
         from .leaderboard import show
 
-        return show(Path(args.results_dir), args.family, args.top, args.format)
+        return show(Path(args.results_dir), args.family, args.top, args.format, tracking_uri=args.tracking_uri)
+    if args.command == "sync":
+        from .sync import command
+
+        return command(args)
     if args.command == "evaluate":
         from .evaluate import command
 

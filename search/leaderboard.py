@@ -17,11 +17,12 @@ from pathlib import Path
 from trainables.errors import FerSearchError
 
 FILE_NAME = "leaderboard.csv"
+PARQUET_NAME = "leaderboard.parquet"
 COLUMNS = [
     "search", "family", "trial_id", "status", "val_accuracy", "train_accuracy", "fidelity",
-    "seconds", "test_accuracy", "model", "data", "finished_at",
+    "seconds", "test_accuracy", "model", "data", "node", "finished_at",
 ]
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "json", "markdown")
 PARAM = "param_"
 
 
@@ -31,22 +32,52 @@ def param_value(v):
 
 
 def write(results_dir: Path, search: str, rows: list[dict]) -> Path:
-    """Replace this search's rows in the leaderboard (a rerun of a name is not doubled)."""
+    """Replace this search's rows in the leaderboard files (a rerun of a name is not doubled)."""
+    return _merge_and_write(results_dir, rows, {search})
+
+
+def write_all(results_dir: Path, rows: list[dict]) -> Path:
+    """Rewrite the leaderboard files from MLflow's rows. Searches MLflow does not hold (run
+    with --no-tracking) keep their rows from the file."""
+    return _merge_and_write(results_dir, rows, {r["search"] for r in rows})
+
+
+def _merge_and_write(results_dir: Path, rows: list[dict], replaced: set[str]) -> Path:
     import pandas as pd
 
-    path = Path(results_dir) / FILE_NAME
-    old = read(results_dir)
+    old = read_file(results_dir)
     if not old.empty:
-        old = old[old["search"] != search]
+        old = old[~old["search"].isin(replaced)]
     new = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
-    table = pd.concat([old, new], ignore_index=True) if len(old) else new
-    table = _ordered(table)
+    table = _ordered(pd.concat([old, new], ignore_index=True) if len(old) else new)
+    path = Path(results_dir) / FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as f:
-        table.to_csv(f, index=False)
-    os.replace(tmp, path)
+    _atomic(path, lambda f: table.to_csv(f, index=False))
+    _atomic(path.with_name(PARQUET_NAME), lambda f: _parquet_safe(table).to_parquet(f, index=False))
     return path
+
+
+def _atomic(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _parquet_safe(table):
+    """Parquet columns hold one type: a parameter that is a number in one family and a
+    word in another (max_depth 12 / "None") is written as text."""
+    table = table.copy()
+    for column in table.columns:
+        if table[column].dtype == object:
+            kinds = {type(v) for v in table[column].dropna()}
+            if len(kinds) > 1:
+                table[column] = table[column].map(lambda v: v if v is None or v != v else str(v))
+    return table
 
 
 def _ordered(table):
@@ -55,7 +86,28 @@ def _ordered(table):
     return table.sort_values(["val_accuracy", "seconds"], ascending=[False, True], na_position="last", kind="stable").reset_index(drop=True)
 
 
-def read(results_dir: Path):
+def read(results_dir: Path, tracking_uri: str | None = None):
+    """The leaderboard: from MLflow when there is a store (the source of truth), with the
+    file's rows of searches MLflow does not hold; from the file alone otherwise."""
+    import pandas as pd
+
+    from . import tracking
+
+    mlflow_db = Path(results_dir) / "mlflow.db"
+    if tracking_uri is None and not mlflow_db.exists():
+        return read_file(results_dir)
+    uri = tracking_uri or tracking.default_uri(results_dir)
+    rows = tracking.leaderboard_rows(tracking.client(uri))
+    old = read_file(results_dir)
+    searches = {r["search"] for r in rows}
+    new = pd.DataFrame(rows)
+    if not old.empty:
+        old = old[~old["search"].isin(searches)]
+        new = pd.concat([old, new], ignore_index=True) if len(new) else old
+    return _ordered(new) if len(new) else pd.DataFrame(columns=COLUMNS)
+
+
+def read_file(results_dir: Path):
     import pandas as pd
 
     path = Path(results_dir) / FILE_NAME
@@ -84,6 +136,8 @@ def render(table, fmt: str = "table") -> str:
                for row in table.to_dict("records")]
     if fmt == "json":
         return json.dumps(records, indent=2) + "\n"
+    if fmt == "markdown":
+        return _markdown(table)
     if table.empty:
         return "no trials yet: run a search first (python -m search svm)\n"
     shown = []
@@ -92,11 +146,19 @@ def render(table, fmt: str = "table") -> str:
         shown.append({
             "#": rank, "search": r["search"], "family": r["family"], "trial": r["trial_id"], "status": r["status"],
             "val_acc": _short(r["val_accuracy"]), "test_acc": _short(r.get("test_accuracy")),
-            "fidelity": _short(r["fidelity"]), "seconds": _short(r["seconds"]), "config": params,
+            "fidelity": _short(r["fidelity"]), "seconds": _short(r["seconds"]), "node": _short(r.get("node"))[:8], "config": params,
         })
     import pandas as pd
 
     return pd.DataFrame(shown).to_string(index=False, max_colwidth=90) + "\n"
+
+
+def _markdown(table) -> str:
+    columns = [c for c in table.columns if not table[c].isna().all()]
+    lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
+    for row in table[columns].itertuples(index=False):
+        lines.append("| " + " | ".join(_short(v).replace("|", "\\|") for v in row) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _plain(v):
@@ -115,7 +177,7 @@ def _short(v) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def show(results_dir: Path, family: str | None, top: int | None, fmt: str, stream=None) -> int:
+def show(results_dir: Path, family: str | None, top: int | None, fmt: str, stream=None, tracking_uri: str | None = None) -> int:
     stream = stream or sys.stdout
-    stream.write(render(select(read(results_dir), family, top), fmt))
+    stream.write(render(select(read(results_dir, tracking_uri), family, top), fmt))
     return 0

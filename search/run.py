@@ -1,7 +1,8 @@
-"""``python -m search FAMILY``: one search, from data to exported model and leaderboard."""
+"""``python -m search FAMILY``: one search, from data to exported model, MLflow and leaderboard."""
 
 from __future__ import annotations
 
+import json
 import shlex
 import time
 from datetime import datetime, timezone
@@ -9,18 +10,32 @@ from pathlib import Path
 
 from trainables import metrics
 
-from . import datasets, leaderboard, models, registry, status
+from . import datasets, leaderboard, models, registry, status, tracking
 from .text import fmt_config, fmt_duration
+
+SEARCH_FILE = "fer_search.json"  # in the Ray experiment folder: what `sync` needs to know
 
 
 def run(args) -> int:
     family = registry.get(args.command)
     say = print
+    results_dir = Path(args.results_dir)
+    uri = None if args.no_tracking else tracking.resolve_uri(args.tracking_uri, results_dir)
+    if uri:
+        results_dir.mkdir(parents=True, exist_ok=True)
+        tracking.client(uri)  # an unreachable server stops us here, before any work
     data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir, need=("train", "val"), say=say)
     name = args.name or f"{family.name}-{datetime.now():%Y%m%d-%H%M%S}"
     sizes = splits.sizes()
     say(f"search {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
+    meta = search_meta(args, family, data, name)
+    space = family.space()
+    tracker = None
+    if uri:
+        tracker = tracking.Tracker(uri, meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
+        tracker.start_search(meta["tags"], space)
+        say(f"tracking: {uri}, experiment {meta['experiment']}")
 
     from . import tuner as tuning
 
@@ -29,34 +44,58 @@ def run(args) -> int:
 
     try:
         settings = tuning.SearchSettings(
-            name=name, trials=args.trials, seed=args.seed, results_dir=Path(args.results_dir),
+            name=name, trials=args.trials, seed=args.seed, results_dir=results_dir,
             searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
             time_budget_s=args.time_budget, verbose=args.verbose,
         )
-        fidelity = family.space().FIDELITY
-        progress = Progress(family.name, args.trials, fidelity["attr"], fidelity["rungs"][-1], time_budget_s=args.time_budget)
+        fidelity = space.FIDELITY
+        callbacks = [Progress(family.name, args.trials, fidelity["attr"], fidelity["rungs"][-1], time_budget_s=args.time_budget)]
+        if tracker:
+            from .tracking_callback import TrackingCallback
+
+            callbacks.append(TrackingCallback(tracker, fidelity["attr"], fidelity["rungs"][-1]))
+        tuner = tuning.build_tuner(family, splits, settings, callbacks)
+        write_meta(results_dir / name, meta)
         started = time.monotonic()
-        results = tuning.build_tuner(family, splits, settings, [progress]).fit()
+        results = tuner.fit()
         wall = time.monotonic() - started
 
         rows = trial_rows(name, family, results, fidelity, data.fingerprint)
         best = pick_best(rows)
-        exported = None
+        exported = model = None
         if best is None:
-            say("no trial produced a val_accuracy: nothing to export (see the errors in "
-                f"{Path(args.results_dir) / name})")
+            say(f"no trial produced a val_accuracy: nothing to export (see the errors in {results_dir / name})")
         else:
-            exported = export_best(family, best, splits, data, args, name)
+            exported, model = export_best(family, best, splits, data, args, name)
             best["test_accuracy"] = exported["metrics"]["test"]["accuracy"] if exported["metrics"].get("test") else None
             best["model"] = exported["model_file"] if exported["written"] else None
-        board = leaderboard.write(Path(args.results_dir), name, rows)
-        summarize(say, family, rows, best, exported, board, wall)
+        if tracker:
+            tracker.finish_search(best, exported, model, splits, rows, space)
+        board = write_leaderboard(results_dir, name, rows, tracker)
+        summarize(say, family, rows, best, exported, board, wall, tracker)
         return 0 if best is not None else 1
     finally:
         if started_ray:
             import ray
 
             ray.shutdown()
+
+
+def search_meta(args, family, data, name: str) -> dict:
+    return {
+        "search": name, "family": family.name,
+        "experiment": args.experiment or tracking.default_experiment(data.source),
+        "tags": {
+            "data_source": data.source, "data_format": data.format, "data_fingerprint": data.fingerprint,
+            "git_commit": tracking.git_commit(), "command": shlex.join(["python", "-m", "search", *args.argv]),
+            "searcher": args.searcher, "scheduler": args.scheduler, "seed": args.seed, "trials": args.trials,
+        },
+    }
+
+
+def write_meta(folder: Path, meta: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SEARCH_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 
 
 def trial_rows(name: str, family: registry.Family, results, fidelity: dict, fingerprint: str) -> list[dict]:
@@ -67,7 +106,7 @@ def trial_rows(name: str, family: registry.Family, results, fidelity: dict, fing
         rows.append({
             "search": name,
             "family": family.name,
-            "trial_id": m.get("trial_id") or Path(r.path).name,
+            "trial_id": m.get("trial_id") or Path(r.path).name.split("_")[1],
             "status": status.of(m, r.error, fidelity["attr"], fidelity["rungs"][-1]),
             "val_accuracy": m.get("val_accuracy"),
             "train_accuracy": m.get("train_accuracy"),
@@ -76,6 +115,7 @@ def trial_rows(name: str, family: registry.Family, results, fidelity: dict, fing
             "test_accuracy": None,
             "model": None,
             "data": fingerprint,
+            "node": m.get("node_id"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "_config": config,
             **{leaderboard.PARAM + k: leaderboard.param_value(v) for k, v in config.items()},
@@ -91,11 +131,12 @@ def pick_best(rows: list[dict]) -> dict | None:
     return max(pool, key=lambda r: r["val_accuracy"]) if pool else None
 
 
-def export_best(family, best: dict, splits, data, args, name: str) -> dict:
+def export_best(family, best: dict, splits, data, args, name: str):
     """Refit the best configuration on all of train, score it, export it if it is the best yet.
 
     An existing ``<family>_best`` model trained on the same data and split is replaced
     only by one at least as good on val: a short search never buries a long one's model.
+    Returns (card, model).
     """
     config = best["_config"]
     print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
@@ -129,10 +170,20 @@ def export_best(family, best: dict, splits, data, args, name: str) -> dict:
     else:
         card["kept"] = {"model_file": str(path), "val_accuracy": old["metrics"]["val"]["accuracy"], "search": old.get("search")}
     card["written"] = better
-    return card
+    return card, model
 
 
-def summarize(say, family, rows, best, exported, board: Path, wall: float) -> None:
+def write_leaderboard(results_dir: Path, name: str, rows: list[dict], tracker) -> Path:
+    """From MLflow, the source of truth, when this search was tracked; else from its own rows."""
+    if tracker is not None and not tracker.broken:
+        try:
+            return leaderboard.write_all(results_dir, tracking.leaderboard_rows(tracker.client))
+        except Exception as e:  # MLflow went away at the very end: the search's own rows still land
+            print(f"warning: leaderboard from MLflow failed ({e}); writing this search's rows")
+    return leaderboard.write(results_dir, name, rows)
+
+
+def summarize(say, family, rows, best, exported, board: Path, wall: float, tracker=None) -> None:
     counts = {s: sum(r["status"] == s for r in rows) for s in status.ENDED}
     say(f"done in {fmt_duration(wall)}: {len(rows)} trial(s), {counts[status.FINISHED]} finished, "
         f"{counts[status.STOPPED]} stopped early, {counts[status.FAILED]} failed")
@@ -148,3 +199,10 @@ def summarize(say, family, rows, best, exported, board: Path, wall: float) -> No
             say(f"  model:  kept {kept['model_file']} from search {kept['search']}: its val_accuracy "
                 f"{kept['val_accuracy']:.4f} beats this search's")
     say(f"  leaderboard: {board} (python -m search leaderboard)")
+    if tracker is not None:
+        if tracker.broken:
+            say(f"  MLflow: incomplete ({tracker.broken}); run `python -m search sync --name {tracker.search}` once it is back")
+        elif tracker.uri.startswith("sqlite:"):
+            say(f"  MLflow: mlflow ui --backend-store-uri {tracker.uri}")
+        else:
+            say(f"  MLflow: {tracker.uri}")

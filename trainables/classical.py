@@ -41,7 +41,10 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit):
 
     ``features(config, splits)`` returns the feature matrix of all images (cached).
     """
+    import ray
     from ray import tune
+
+    node = ray.get_runtime_context().get_node_id()  # the trial's node: hosts may share a name and address
 
     x_all = features(config, splits)
     train, val = splits.index["train"], splits.index["val"]
@@ -60,6 +63,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit):
                 "train_fraction": fraction,
                 "train_size": len(subset),
                 "fit_seconds": fit_seconds,
+                "node_id": node,
             }
         )
 

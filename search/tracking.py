@@ -1,0 +1,395 @@
+"""MLflow tracking: every trial of every search, written by the driver alone.
+
+A parent run per search, a child run per trial (``mlflow.parentRunId``). The driver logs
+what Ray Tune streams back to it (``TrackingCallback``), so the embedded SQLite store has
+one writer and no worker needs to reach a tracking server. ``sync`` logs a search from
+its Ray experiment folder afterwards, idempotently.
+
+Our runs carry tags under ``fer_search.``: ``kind`` (search | trial), ``search``,
+``family``, ``trial_id``, ``status``, ``node``, and on the exported trial
+``test_accuracy`` and ``model``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from trainables.errors import FerSearchError
+
+TAG = "fer_search."
+PARENT = "mlflow.parentRunId"
+# What Ray Tune adds to every result: bookkeeping, not metrics of the model.
+TUNE_KEYS = {
+    "training_iteration", "timestamp", "pid", "done", "iterations_since_restore", "time_since_restore",
+    "time_this_iter_s", "trial_id", "date", "hostname", "node_ip", "config", "experiment_tag",
+    "checkpoint_dir_name", "should_checkpoint", "node_id",
+}
+ERROR_CHARS = 4000  # MLflow tag values are bounded; the whole text goes in an artifact
+
+
+def default_uri(results_dir: Path) -> str:
+    return f"sqlite:///{Path(results_dir).resolve() / 'mlflow.db'}"
+
+
+def resolve_uri(tracking_uri: str | None, results_dir: Path) -> str:
+    """--tracking-uri, else $MLFLOW_TRACKING_URI, else the embedded results/mlflow.db."""
+    return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_uri(results_dir)
+
+
+def default_experiment(source: str) -> str:
+    """One experiment per data set: fer-search-demo, fer-search-fer2013, ..."""
+    if source.startswith("demo"):
+        return "fer-search-demo"
+    stem = Path(source).stem or Path(source).name
+    return f"fer-search-{'fer2013' if stem == 'archive' else stem}"
+
+
+def _quiet_mlflow():
+    import logging
+
+    import mlflow  # noqa: F401  (it sets its loggers' levels on import: set ours after)
+
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def client(uri: str, check: bool = True):
+    """An MlflowClient for ``uri``; with ``check``, a FerSearchError if it cannot be reached."""
+    _quiet_mlflow()
+    if uri.startswith(("http://", "https://")) and check:
+        # One quick try: the default (retries with backoff) would stall a minute.
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    from mlflow import MlflowClient
+
+    c = MlflowClient(tracking_uri=uri)
+    if check:
+        try:
+            c.search_experiments(max_results=1)
+        except Exception as e:
+            raise FerSearchError(f"MLflow at {uri} is unreachable ({_first_line(e)})",
+                                 hint="start the tracking server, pass another --tracking-uri, or --no-tracking") from None
+    return c
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
+
+
+def git_commit() -> str:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parents[1],
+                             capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def _number(v) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    return float(v)
+
+
+class Tracker:
+    """The MLflow writes of one search. Any MLflow failure warns once and disables
+    further writes: the search goes on, and ``sync`` completes MLflow afterwards."""
+
+    def __init__(self, uri: str, experiment: str, search: str, family: str, data: str, results_dir: Path, say=print):
+        self.uri, self.search, self.family, self.data, self.say = uri, search, family, data, say
+        self.client = client(uri, check=False)
+        self.broken: str | None = None
+        self.parent_id: str | None = None
+        self.trial_runs: dict[str, str] = {}
+        self.experiment_id = self._experiment(experiment, Path(results_dir))
+
+    # -- plumbing
+    def _experiment(self, name: str, results_dir: Path) -> str:
+        found = self.client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        location = None
+        if self.uri.startswith("sqlite:"):  # embedded: artifacts beside the database, under results/
+            location = (results_dir.resolve() / "mlartifacts" / name).as_uri()
+        return self.client.create_experiment(name, artifact_location=location)
+
+    def safely(self, what: str, fn, *args, **kwargs):
+        if self.broken:
+            return None
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            self.broken = f"{what}: {_first_line(e)}"
+            self.say(f"warning: MLflow stopped answering ({self.broken}); the search goes on, its results stay in "
+                     f"the Ray experiment folder, and `python -m search sync --name {self.search}` logs them later")
+            return None
+
+    def _find(self, kind: str, trial_id: str | None = None):
+        query = f"tags.`{TAG}search` = '{self.search}' and tags.`{TAG}kind` = '{kind}'"
+        if trial_id:
+            query += f" and tags.`{TAG}trial_id` = '{trial_id}'"
+        runs = self.client.search_runs([self.experiment_id], query, max_results=2)
+        return runs[0] if runs else None
+
+    # -- the search (parent run)
+    def start_search(self, tags: dict, space_module) -> str | None:
+        def start():
+            run = self._find("search")
+            if run is None:
+                all_tags = {f"{TAG}kind": "search", f"{TAG}search": self.search, f"{TAG}family": self.family, f"{TAG}data": self.data,
+                            **{f"{TAG}{k}": str(v) for k, v in tags.items()}}
+                run = self.client.create_run(self.experiment_id, run_name=self.search, tags=all_tags)
+                if space_module is not None:
+                    self.client.log_artifact(run.info.run_id, space_module.__file__, "search_space")
+                    self.client.log_dict(run.info.run_id, {"defaults": space_module.DEFAULTS, "fidelity": space_module.FIDELITY},
+                                         "search_space/defaults_and_fidelity.json")
+            self.parent_id = run.info.run_id
+            return self.parent_id
+        return self.safely("starting the search run", start)
+
+    # -- trials (child runs)
+    def trial_run(self, trial_id: str, config: dict) -> str | None:
+        if trial_id in self.trial_runs:
+            return self.trial_runs[trial_id]
+
+        def create():
+            run = self._find("trial", trial_id)
+            if run is None:
+                from mlflow.entities import Param
+
+                tags = {f"{TAG}kind": "trial", f"{TAG}search": self.search, f"{TAG}family": self.family,
+                        f"{TAG}trial_id": trial_id, f"{TAG}status": "running", f"{TAG}data": self.data}
+                if self.parent_id:
+                    tags[PARENT] = self.parent_id
+                run = self.client.create_run(self.experiment_id, run_name=f"{self.search}/{trial_id}", tags=tags)
+                self.client.log_batch(run.info.run_id, params=[Param(k, str(v)) for k, v in config.items()])
+            self.trial_runs[trial_id] = run.info.run_id
+            return run.info.run_id
+        return self.safely(f"creating the run of trial {trial_id}", create)
+
+    def log_result(self, run_id: str | None, result: dict) -> None:
+        if run_id is None:
+            return
+        from mlflow.entities import Metric, RunTag
+
+        step = int(result.get("training_iteration", 0))
+        stamp = int(result.get("timestamp", time.time()) * 1000)
+        metrics = [Metric(k, _number(v), stamp, step) for k, v in result.items()
+                   if k not in TUNE_KEYS and _number(v) is not None]
+        tags = [RunTag(f"{TAG}node", str(result["node_id"]))] if result.get("node_id") else []
+        self.safely("logging a result", self.client.log_batch, run_id, metrics=metrics, tags=tags)
+
+    def end_trial(self, run_id: str | None, status: str, error: str | None = None) -> None:
+        if run_id is None:
+            return
+
+        def end():
+            self.client.set_tag(run_id, f"{TAG}status", status)
+            if error:
+                self.client.set_tag(run_id, f"{TAG}error", error[-ERROR_CHARS:])
+                self.client.log_text(run_id, error, "error.txt")
+            self.client.set_terminated(run_id, "FAILED" if status == "failed" else "FINISHED")
+        self.safely("ending a trial run", end)
+
+    def logged_steps(self, run_id: str, key: str = "val_accuracy") -> set[int]:
+        return {m.step for m in self.client.get_metric_history(run_id, key)}
+
+    # -- the end of the search
+    def finish_search(self, best_row: dict | None, exported: dict | None, model, splits, study_rows: list[dict],
+                      space_module, status: str = "FINISHED") -> None:
+        if self.parent_id is None:
+            return
+        self.safely("logging the search's results", self._finish, best_row, exported, model, splits, study_rows, space_module)
+        self.safely("ending the search run", self.client.set_terminated, self.parent_id, status)
+
+    def _finish(self, best_row, exported, model, splits, study_rows, space_module):
+        from mlflow.entities import Metric
+
+        run_id = self.parent_id
+        now = int(time.time() * 1000)
+        if best_row is not None and exported is not None:
+            metrics = [Metric(f"{split}_{k}", float(v), now, 0) for split, scores in exported["metrics"].items()
+                       for k, v in scores.items() if k in ("accuracy", "macro_f1")]
+            self.client.log_batch(run_id, metrics=metrics)
+            self.client.set_tag(run_id, f"{TAG}best_trial", best_row["trial_id"])
+            self.client.log_dict(run_id, exported["metrics"], "best/metrics_per_split.json")
+            self.client.log_dict(run_id, best_row["_config"], "best/config.json")
+            if "test" in exported["metrics"]:
+                self.client.log_figure(run_id, confusion_figure(exported["metrics"]["test"]["confusion_matrix"]),
+                                       "best/confusion_matrix_test.png")
+            found = None if best_row["trial_id"] in self.trial_runs else self._find("trial", best_row["trial_id"])
+            trial_run_id = self.trial_runs.get(best_row["trial_id"]) or (found.info.run_id if found else None)
+            if trial_run_id and "test" in exported["metrics"]:
+                self.client.set_tag(trial_run_id, f"{TAG}test_accuracy", exported["metrics"]["test"]["accuracy"])
+                if exported.get("written"):
+                    self.client.set_tag(trial_run_id, f"{TAG}model", exported["model_file"])
+            if model is not None:
+                self._log_model(run_id, model, exported, splits)
+        for name, figure in optuna_figures(space_module, study_rows):
+            self.client.log_figure(run_id, figure, f"optuna/{name}.png")
+
+    def _log_model(self, run_id: str, model, exported: dict, splits) -> None:
+        import mlflow
+        import mlflow.sklearn
+        import skops.io as sio
+
+        from . import models
+
+        trainables_dir = str(Path(__file__).resolve().parents[1] / "trainables")
+        example = splits.x("val")[:2]
+        with _mlflow_run(self.uri, run_id):
+            trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(models.TRUSTED_PREFIXES)]
+            info = mlflow.sklearn.log_model(
+                model, name="model", serialization_format="skops", skops_trusted_types=trusted,
+                code_paths=[trainables_dir], input_example=example,
+                registered_model_name=f"fer-{self.family}" if exported.get("written") else None,
+            )
+        version = getattr(info, "registered_model_version", None)
+        if version is not None and "test" in exported["metrics"]:
+            self.client.set_model_version_tag(f"fer-{self.family}", str(version), "test_accuracy",
+                                              str(exported["metrics"]["test"]["accuracy"]))
+            self.client.set_model_version_tag(f"fer-{self.family}", str(version), "search", self.search)
+
+
+class _mlflow_run:
+    """Re-enter an existing run with the fluent API (log_model needs an active run), and
+    put the process-wide tracking URI (an environment variable too) back afterwards."""
+
+    def __init__(self, uri, run_id):
+        self.uri, self.run_id = uri, run_id
+
+    def __enter__(self):
+        import mlflow
+
+        self.previous = os.environ.get("MLFLOW_TRACKING_URI")
+        mlflow.set_tracking_uri(self.uri)
+        self.run = mlflow.start_run(run_id=self.run_id)
+        return self.run
+
+    def __exit__(self, *exc):
+        import mlflow
+
+        mlflow.end_run()  # finish_search sets the parent's final status right after
+        mlflow.set_tracking_uri(self.previous)
+        return False
+
+
+def confusion_figure(matrix):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from trainables.labels import EMOTIONS
+
+    m = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(m, cmap="Blues")
+    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
+    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    for i in range(m.shape[0]):
+        for j in range(m.shape[1]):
+            ax.text(j, i, int(m[i, j]), ha="center", va="center", color="white" if m[i, j] > m.max() / 2 else "black", fontsize=8)
+    ax.set_title("test confusion matrix")
+    fig.tight_layout()
+    return fig
+
+
+def optuna_figures(space_module, rows: list[dict]):
+    """Optuna's optimisation history and parameter importances (matplotlib backend).
+
+    The study is rebuilt from the finished trials by replaying the family's own
+    define-by-run space on each trial's parameters, so Optuna knows every distribution.
+    """
+    import warnings
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import optuna
+    from optuna.visualization import matplotlib as ov
+
+    scored = [r for r in rows if r.get("val_accuracy") is not None and r.get("_config")]
+    if space_module is None or len(scored) < 2:
+        return []
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize")
+    for r in scored:
+        study.enqueue_trial(r["_config"], skip_if_exists=False)
+    values = iter(float(r["val_accuracy"]) for r in scored)
+
+    def replay(trial):
+        space_module.space(trial)
+        return next(values)
+
+    study.optimize(replay, n_trials=len(scored))
+    figures = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the matplotlib backend is flagged experimental
+        for name, plot in (("optimization_history", ov.plot_optimization_history), ("param_importances", ov.plot_param_importances)):
+            try:
+                figures.append((name, plot(study).figure))
+            except Exception as e:  # importances need variety among the parameters
+                print(f"note: no Optuna {name.replace('_', ' ')} plot ({_first_line(e)})", file=sys.stderr)
+    return figures
+
+
+def trial_error_text(trial) -> str | None:
+    path = getattr(trial, "error_file", None)
+    try:
+        return Path(path).read_text() if path and Path(path).exists() else (str(trial.get_error()) if trial.get_error() else None)
+    except Exception:
+        return None
+
+
+def leaderboard_rows(c) -> list[dict]:
+    """One row per trial run in every experiment of the store, in the leaderboard's columns."""
+    from datetime import datetime, timezone
+
+    from mlflow.entities import ViewType
+
+    from . import leaderboard, registry
+
+    experiments = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
+    if not experiments:
+        return []
+    rows, token = [], None
+    while True:
+        page = c.search_runs(experiments, f"tags.`{TAG}kind` = 'trial'", max_results=5000, page_token=token)
+        for run in page:
+            tags, metrics = run.data.tags, run.data.metrics
+            family = tags.get(f"{TAG}family", "")
+            attr = registry.FAMILIES[family].space().FIDELITY["attr"] if family in registry.FAMILIES else None
+            test = tags.get(f"{TAG}test_accuracy")
+            rows.append({
+                "search": tags.get(f"{TAG}search"), "family": family, "trial_id": tags.get(f"{TAG}trial_id"),
+                "status": tags.get(f"{TAG}status"), "val_accuracy": metrics.get("val_accuracy"),
+                "train_accuracy": metrics.get("train_accuracy"), "fidelity": metrics.get(attr) if attr else None,
+                "seconds": metrics.get("time_total_s"), "test_accuracy": float(test) if test else None,
+                "model": tags.get(f"{TAG}model"), "data": tags.get(f"{TAG}data"), "node": tags.get(f"{TAG}node"),
+                "finished_at": datetime.fromtimestamp(run.info.end_time / 1000, timezone.utc).isoformat(timespec="seconds")
+                if run.info.end_time else None,
+                **{leaderboard.PARAM + k: _param(v) for k, v in run.data.params.items()},
+            })
+        token = page.token
+        if not token:
+            return rows
+
+
+def _param(text: str):
+    """Params come back from MLflow as text: numbers become numbers again."""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
