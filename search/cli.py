@@ -45,6 +45,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, not {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     try:
         value = float(text)
@@ -91,6 +101,16 @@ def add_search_parser(sub, family: registry.Family) -> None:
                    help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
     p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",
                    help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial})")
+    p.add_argument("--gpus-per-trial", type=non_negative_float, default=None, metavar="N",
+                   help="GPUs each trial gets, fractions allowed (0.5: two trials per GPU); "
+                        f"default: {'1 where the cluster has GPUs, else 0' if family.uses_gpu else '0'}")
+    p.add_argument("--address", metavar="ADDR",
+                   help="join a running Ray cluster: auto, host:port or ray://host:10001 (default: start a local Ray on 127.0.0.1)")
+    p.add_argument("--storage", metavar="URI",
+                   help="experiment storage every node reaches (s3://..., gs://..., or a shared path); "
+                        "required on a multi-node cluster (default: --results-dir)")
+    p.add_argument("--max-failures", type=int, default=1, metavar="N",
+                   help="retries of a trial whose worker or node died (default: 1)")
     p.add_argument("--train-limit", type=positive_int, metavar="N",
                    help="use at most N training images (a stratified subset), for quick looks at a large source")
     add_tracking_options(p)

@@ -75,17 +75,18 @@ class Progress(Callback):
             score, config, fidelity = self.best
             at = f" at {self.fidelity_attr} {fidelity:.3g}" if isinstance(fidelity, (int, float)) and fidelity != self.max_fidelity else ""
             parts.append(f"best val_accuracy {score:.4f}{at} ({fmt_config(config)})")
-        left = self._eta(elapsed, done)
-        parts.append(fmt_duration(elapsed) + (f", ~{fmt_duration(left)} left" if left is not None else ""))
+        parts.append(fmt_duration(elapsed) + self._eta(elapsed, done))
         return " | ".join(parts)
 
-    def _eta(self, elapsed: float, done: int) -> float | None:
+    def _eta(self, elapsed: float, done: int) -> str:
+        if self.time_budget_s is not None and elapsed >= self.time_budget_s:
+            return f", time budget spent: finishing {len(self.running)} running" if self.running else ""
         if not done:
-            return None
+            return ""
         left = elapsed / done * (self.total - done)
         if self.time_budget_s is not None:
-            left = min(left, max(0.0, self.time_budget_s - elapsed))
-        return left
+            left = min(left, self.time_budget_s - elapsed)
+        return f", ~{fmt_duration(left)} left"
 
     def _show(self, min_gap: float | None = None):
         now = time.monotonic()

@@ -22,6 +22,7 @@ class Family:
     trainable_module: str  # train(config, data, settings), final_model(config, data, settings)
     exporter: str  # "skops" for scikit-learn pipelines
     cpus_per_trial: int = 1
+    uses_gpu: bool = False  # a deep family asks for a GPU per trial where the cluster has one
 
     def space(self) -> ModuleType:
         return importlib.import_module(self.space_module)

@@ -31,21 +31,26 @@ def run(args) -> int:
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
     meta = search_meta(args, family, data, name)
     space = family.space()
-    tracker = None
-    if uri:
-        tracker = tracking.Tracker(uri, meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
-        tracker.start_search(meta["tags"], space)
-        say(f"tracking: {uri}, experiment {meta['experiment']}")
 
     from . import tuner as tuning
 
-    started_ray = tuning.start_ray(args.verbose)  # before anything else imports Ray
+    started_ray = tuning.start_ray(args.verbose, args.address)  # before anything else imports Ray
     from .progress import Progress
 
     try:
+        tuning.check_storage(args.storage)
+        tracker = None
+        if uri:
+            tracker = tracking.Tracker(uri, meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
+            tracker.start_search(meta["tags"], space)
+            say(f"tracking: {uri}, experiment {meta['experiment']}")
+        gpus = args.gpus_per_trial
+        if gpus is None:
+            gpus = 1.0 if family.uses_gpu and tuning.gpus_in_cluster() >= 1 else 0.0
         settings = tuning.SearchSettings(
             name=name, trials=args.trials, seed=args.seed, results_dir=results_dir,
             searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
+            gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
             time_budget_s=args.time_budget, verbose=args.verbose,
         )
         fidelity = space.FIDELITY
@@ -55,7 +60,7 @@ def run(args) -> int:
 
             callbacks.append(TrackingCallback(tracker, fidelity["attr"], fidelity["rungs"][-1]))
         tuner = tuning.build_tuner(family, splits, settings, callbacks)
-        write_meta(results_dir / name, meta)
+        write_meta(experiment_folder(args, results_dir) / name, meta)
         started = time.monotonic()
         results = tuner.fit()
         wall = time.monotonic() - started
@@ -91,6 +96,14 @@ def search_meta(args, family, data, name: str) -> dict:
             "searcher": args.searcher, "scheduler": args.scheduler, "seed": args.seed, "trials": args.trials,
         },
     }
+
+
+def experiment_folder(args, results_dir: Path) -> Path:
+    """Where Ray Tune writes the experiment: --storage when it is a path, else results/.
+    (A bucket's copy is read back with the bucket's own tools; `sync` needs a path.)"""
+    if args.storage and "://" not in args.storage:
+        return Path(args.storage)
+    return results_dir
 
 
 def write_meta(folder: Path, meta: dict) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trainables.data import Splits
+from trainables.errors import FerSearchError
 
 from .registry import Family
 
@@ -26,34 +27,61 @@ class SearchSettings:
     searcher: str = "tpe"  # tpe | random
     scheduler: str = "asha"  # asha | none
     cpus_per_trial: float = 1
+    gpus_per_trial: float = 0
+    storage: str | None = None  # experiment storage: a bucket URI or a shared path (multi-node)
+    max_failures: int = 1  # retries of a trial whose node died (a trial that raises fails again)
     time_budget_s: float | None = None
     verbose: bool = False
 
 
-def start_ray(verbose: bool = False) -> bool:
-    """Start a local Ray bound to 127.0.0.1, unless this process already has one.
-
-    Returns whether it started one (and so should shut it down).
-    """
-    if "ray" not in sys.modules:
+def start_ray(verbose: bool = False, address: str | None = None) -> bool:
+    """Join the Ray cluster at ``address``, or start a local Ray bound to 127.0.0.1;
+    nothing when this process already has one. Returns whether it connected (and so
+    should shut down)."""
+    if address is None and "ray" not in sys.modules:
         # Read by Ray at import: a local Ray then takes 127.0.0.1 as its node address and
         # binds every server there, instead of the machine's outward address (its
-        # workers inherit the setting). A Ray joined with --address is not affected.
+        # workers inherit the setting). A cluster joined with --address is not affected.
         os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     import ray
 
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    # "local" never attaches to a cluster that `ray start` left running on this machine.
-    ray.init(
-        address="local",
-        _node_ip_address="127.0.0.1",
-        include_dashboard=False,
-        log_to_driver=verbose,
-        logging_level=logging.INFO if verbose else logging.ERROR,
-    )
+    common = {"log_to_driver": verbose, "logging_level": logging.INFO if verbose else logging.ERROR}
+    if address:
+        # The trials import our packages on nodes that may never have seen this checkout.
+        root = Path(__file__).resolve().parents[1]
+        runtime_env = {"py_modules": [str(root / "trainables"), str(root / "spaces")]}
+        try:
+            ray.init(address=address, runtime_env=runtime_env, **common)
+        except (ConnectionError, ValueError, RuntimeError) as e:
+            raise FerSearchError(f"--address {address}: cannot join the Ray cluster ({str(e).splitlines()[0][:200]})",
+                                 hint="ray status shows the cluster's address; 'auto' joins the one started on this machine") from None
+        return True
+    # "local" never attaches to a cluster that `ray start` left running on this machine;
+    # the dashboard, where installed (ray[default]), listens on 127.0.0.1 alone.
+    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=None, dashboard_host="127.0.0.1", **common)
     return True
+
+
+def check_storage(storage: str | None) -> None:
+    """Multi-node Ray Tune needs experiment storage every node reaches."""
+    import ray
+
+    nodes = [n for n in ray.nodes() if n.get("Alive")]
+    if len(nodes) > 1 and not storage:
+        raise FerSearchError(
+            f"this Ray cluster has {len(nodes)} nodes: a multi-node search needs --storage",
+            hint="--storage s3://bucket/path (or gs://, or a filesystem path every node mounts): "
+                 "Ray Tune keeps trial results and checkpoints there",
+        )
+
+
+def gpus_in_cluster() -> float:
+    import ray
+
+    return float(ray.cluster_resources().get("GPU", 0))
 
 
 def slots(cpus_per_trial: float) -> int:
@@ -101,16 +129,18 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
         scheduler = FIFOScheduler()
     settings = {"seed": s.seed, "rungs": list(fidelity["rungs"]), "threads": max(1, int(s.cpus_per_trial))}
     trainable = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
-    trainable = tune.with_resources(trainable, {"cpu": s.cpus_per_trial})
+    resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}
+    trainable = tune.with_resources(trainable, resources)
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s.trials, metric=METRIC, mode=MODE),
         run_config=tune.RunConfig(
             name=s.name,
-            storage_path=str(s.results_dir.resolve()),
+            storage_path=s.storage or str(s.results_dir.resolve()),
             callbacks=callbacks,
             verbose=2 if s.verbose else 0,
-            # A failing trial is recorded as failed; it never takes the search down.
-            failure_config=tune.FailureConfig(max_failures=0, fail_fast=False),
+            # A failing trial is recorded as failed; it never takes the search down. A
+            # trial whose node died is retried (from its last checkpoint, where it has one).
+            failure_config=tune.FailureConfig(max_failures=s.max_failures, fail_fast=False),
         ),
     )

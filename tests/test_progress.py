@@ -45,3 +45,9 @@ def test_terminal_redraws_one_line():
 
 def test_durations():
     assert [fmt_duration(s) for s in (5, 65, 3725)] == ["5s", "1m05s", "1h02m"]
+
+
+def test_past_the_time_budget_it_says_what_it_waits_for():
+    p = Progress("svm", 50, "train_fraction", 1.0, stream=io.StringIO(), time_budget_s=0.0)
+    p.on_trial_start(0, [], Trial("a", {}))
+    assert p.line().endswith("time budget spent: finishing 1 running")
