@@ -25,44 +25,23 @@ class Parser(argparse.ArgumentParser):
         raise FerSearchError(message, hint=f"{self.prog} --help")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _number(kind, ok, requirement: str):
+    """An argparse type: a number of ``kind`` for which ``ok`` holds."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a {'whole number' if kind is int else 'number'}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"must be {requirement}, not {text}")
+        return value
+    return parse
 
 
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, not {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, not {text}")
-    return value
-
-
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 0 and below 1, not {text}")
-    return value
+positive_int = _number(int, lambda v: v >= 1, "at least 1")
+positive_float = _number(float, lambda v: v > 0, "above 0")
+non_negative_float = _number(float, lambda v: v >= 0, "at least 0")
+fraction = _number(float, lambda v: 0 <= v < 1, "at least 0 and below 1")
 
 
 def duration(text: str) -> float:
