@@ -21,8 +21,7 @@ def run(args) -> int:
     say = print
     results_dir = Path(args.results_dir)
     uri = None if args.no_tracking else tracking.resolve_uri(args.tracking_uri, results_dir)
-    if uri:
-        results_dir.mkdir(parents=True, exist_ok=True)
+    if uri and tracking.is_remote(uri):
         tracking.client(uri)  # an unreachable server stops us here, before any work
     data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir, need=("train", "val"), say=say)
     name = args.name or f"{family.name}-{datetime.now():%Y%m%d-%H%M%S}"

@@ -58,10 +58,16 @@ def _quiet_mlflow():
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+def is_remote(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))
+
+
 def client(uri: str, check: bool = True):
     """An MlflowClient for ``uri``; with ``check``, a FerSearchError if it cannot be reached."""
     _quiet_mlflow()
-    if uri.startswith(("http://", "https://")) and check:
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    if is_remote(uri) and check:
         # One quick try: the default (retries with backoff) would stall a minute.
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
         os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")

@@ -38,6 +38,13 @@ needs_real_data = pytest.mark.skipif(not REAL_ZIP.exists(), reason=f"real FER201
 EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
+@pytest.fixture(autouse=True)
+def _run_in_tmp(tmp_path, monkeypatch):
+    """Every test runs in its own folder: the CLI's default results/, models/ and data/
+    are never the project's own."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture(scope="session")
 def faces():
     """(images, labels): 10 train and 3 test faces per class, from the demo generator."""

@@ -13,7 +13,7 @@ from tests.conftest import ROOT, run_cli, tree_files, write_zip
 
 def python(*args, cwd=None, timeout=60):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, *args], cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, *args], cwd=cwd or os.getcwd(), env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def test_help_is_fast_and_imports_nothing_heavy():
