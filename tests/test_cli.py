@@ -131,15 +131,27 @@ def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
 
 
 def test_a_local_ray_lives_on_127_0_0_1():
-    """The CLI's own Ray: node address and GCS on the loopback, not the machine's address."""
-    code = ("from search.tuner import start_ray\n"
+    """The CLI's own Ray: node address, GCS and every listening socket of its processes
+    (workers included) on the loopback, not on the machine's address."""
+    code = ("import os, subprocess\n"
+            "from search.tuner import start_ray\n"
             "assert start_ray()\n"
             "import ray\n"
+            "ray.get(ray.remote(lambda: 1).remote())  # a worker process too\n"
+            "session = os.path.basename(ray._private.worker._global_node.get_session_dir_path())\n"
+            "ps = subprocess.run(['ps', '-ww', '-eo', 'pid,args'], capture_output=True, text=True).stdout\n"
+            "pids = {l.split()[0] for l in ps.splitlines() if session in l} | {str(os.getpid())}\n"
+            "ss = subprocess.run(['ss', '-ltnpH'], capture_output=True, text=True).stdout\n"
+            "print(' '.join(l.split()[3] for l in ss.splitlines() if any(f'pid={p},' in l for p in pids)))\n"
             "print(ray.nodes()[0]['NodeManagerAddress'], ray.get_runtime_context().gcs_address)\n"
             "ray.shutdown()\n")
     env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
-    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**env, "PYTHONPATH": str(ROOT)},
+    proc = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(ROOT)},
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    node, gcs = proc.stdout.split()
+    sockets, addresses = proc.stdout.strip().splitlines()[-2:]
+    node, gcs = addresses.split()
     assert node == "127.0.0.1" and gcs.startswith("127.0.0.1:")
+    listening = sockets.split()
+    assert len(listening) >= 3  # GCS, raylet, driver, worker
+    assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]") for a in listening), listening
