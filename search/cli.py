@@ -6,6 +6,7 @@ Only argparse and the registry's names are imported here: ``--help`` answers at 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -80,6 +81,13 @@ def add_search_parser(sub, family: registry.Family) -> None:
                    help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
     p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",
                    help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial})")
+    if family.is_network:
+        p.add_argument("--max-epochs", type=positive_int, default=family.fidelity()["rungs"][-1], metavar="N",
+                       help=f"epochs a trial trains at most; ASHA stops weak ones earlier (default: {family.fidelity()['rungs'][-1]})")
+        pretrained = family.space().BACKBONE != "cnn"
+        p.add_argument("--weights", default="imagenet" if pretrained else "none", metavar="W",
+                       help="imagenet (Keras' cache, downloaded once), none (from scratch) or a weights file "
+                            "(default: imagenet)" if pretrained else argparse.SUPPRESS)
     p.add_argument("--gpus-per-trial", type=non_negative_float, default=None, metavar="N",
                    help="GPUs each trial gets, fractions allowed (0.5: two trials per GPU); "
                         f"default: {'1 where the cluster has GPUs, else 0' if family.uses_gpu else '0'}")
@@ -173,6 +181,9 @@ def dispatch(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    # TensorFlow's C++ start-up chatter (oneDNN notes, a CUDA probe on CPU machines) is
+    # not news to a user; its errors still surface as Python exceptions. Trials inherit it.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     try:
         if not argv:
             print(usage_overview(), end="")

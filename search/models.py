@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -35,11 +36,15 @@ def _atomic_write(path: Path, write) -> None:
         raise
 
 
-def save(model, path: Path, card: dict) -> None:
-    """The model, then its card: a card never names a model file that is not there yet."""
-    import skops.io as sio
+def save(model, path: Path, card: dict, keras_file: Path | None = None) -> None:
+    """The model, then its card: a card never names a model file that is not there yet.
+    A network is its checkpoint's ``.keras`` file, copied; a pipeline is written by skops."""
+    if keras_file is not None:
+        _atomic_write(path, lambda tmp: shutil.copyfile(keras_file, tmp))
+    else:
+        import skops.io as sio
 
-    _atomic_write(path, lambda tmp: sio.dump(model, tmp))
+        _atomic_write(path, lambda tmp: sio.dump(model, tmp))
     _atomic_write(card_path(path), lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2, default=str) + "\n"))
 
 
@@ -58,8 +63,10 @@ def load(path: Path):
     path = Path(path)
     if not path.is_file():
         raise FerSearchError(f"{path}: no such model file")
+    if path.suffix == ".keras":
+        return _load_keras(path)
     if path.suffix != ".skops":
-        raise FerSearchError(f"{path}: not a fer-search model", hint="exported models are models/<family>_best.skops")
+        raise FerSearchError(f"{path}: not a fer-search model", hint="exported models are models/<family>_best.skops or .keras")
     import skops.io as sio
 
     not_ours = f"{path}: not a fer-search model"
@@ -76,4 +83,19 @@ def load(path: Path):
         raise FerSearchError(f"{not_ours} (loading failed: {type(e).__name__}: {e})") from None
     if not hasattr(model, "predict"):
         raise FerSearchError(f"{not_ours} (it holds a {type(model).__name__}, not a model)")
+    return model
+
+
+def _load_keras(path: Path):
+    """A network, in Keras' safe mode (no code from the file runs), checked for our
+    input and output: (48, 48, 1) faces in, 7 probabilities out."""
+    from trainables import deep
+
+    try:
+        model = deep.load(path)
+    except Exception as e:
+        raise FerSearchError(f"{path}: not a fer-search model (Keras could not load it safely: {type(e).__name__})") from None
+    inputs, outputs = model.model.inputs, model.model.outputs
+    if len(inputs) != 1 or tuple(inputs[0].shape[1:]) != (48, 48, 1) or len(outputs) != 1 or outputs[0].shape[-1] != 7:
+        raise FerSearchError(f"{path}: not a fer-search model (it does not take 48x48x1 faces to 7 emotions)")
     return model

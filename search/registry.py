@@ -31,6 +31,17 @@ class Family:
         return importlib.import_module(self.trainable_module)
 
     @property
+    def is_network(self) -> bool:
+        return self.exporter == "keras"
+
+    def fidelity(self, max_epochs: int | None = None) -> dict:
+        """The space's fidelity; for networks, its epochs bounded by --max-epochs."""
+        fidelity = dict(self.space().FIDELITY)
+        if fidelity.get("epochs") and max_epochs:
+            fidelity["rungs"] = (1, max_epochs)
+        return fidelity
+
+    @property
     def model_suffix(self) -> str:
         return {"skops": ".skops", "keras": ".keras"}[self.exporter]
 
@@ -40,6 +51,12 @@ FAMILIES: dict[str, Family] = {
     for f in (
         Family("svm", "support vector machine on HOG features (C, gamma, kernel, PCA, HOG)", "spaces.svm", "trainables.svm", "skops"),
         Family("rf", "random forest on HOG features or raw pixels (depth, trees, features)", "spaces.rf", "trainables.rf", "skops"),
+        Family("resnet50", "ResNet50 fine-tuning in Keras (learning rates, unfrozen blocks, input size)",
+               "spaces.resnet50", "trainables.deep", "keras", uses_gpu=True),
+        Family("resnet101", "ResNet101 fine-tuning in Keras (learning rates, unfrozen blocks, input size)",
+               "spaces.resnet101", "trainables.deep", "keras", uses_gpu=True),
+        Family("cnn", "VGG-style network trained from scratch in Keras (depth, width, learning rate)",
+               "spaces.cnn", "trainables.deep", "keras", uses_gpu=True),
     )
 }
 

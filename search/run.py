@@ -28,7 +28,15 @@ def run(args) -> int:
     sizes = splits.sizes()
     say(f"search {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
-    meta = search_meta(args, family, data, name)
+    fidelity = family.fidelity(getattr(args, "max_epochs", None))
+    trial_settings = {}
+    if family.is_network:
+        from trainables import networks
+
+        backbone = family.space().BACKBONE
+        weights = None if backbone == "cnn" else networks.resolve_weights(backbone, args.weights)
+        trial_settings = {"weights": weights, "max_epochs": fidelity["rungs"][-1]}
+    meta = search_meta(args, family, data, name, fidelity)
     space = family.space()
 
     from . import tuner as tuning
@@ -50,9 +58,8 @@ def run(args) -> int:
             name=name, trials=args.trials, seed=args.seed, results_dir=results_dir,
             searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
             gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
-            time_budget_s=args.time_budget, verbose=args.verbose,
+            time_budget_s=args.time_budget, verbose=args.verbose, fidelity=fidelity, trial_settings=trial_settings,
         )
-        fidelity = space.FIDELITY
         callbacks = [Progress(family.name, args.trials, fidelity["attr"], fidelity["rungs"][-1], time_budget_s=args.time_budget)]
         if tracker:
             from .tracking_callback import TrackingCallback
@@ -85,9 +92,9 @@ def run(args) -> int:
             ray.shutdown()
 
 
-def search_meta(args, family, data, name: str) -> dict:
+def search_meta(args, family, data, name: str, fidelity: dict) -> dict:
     return {
-        "search": name, "family": family.name,
+        "search": name, "family": family.name, "fidelity": fidelity,
         "experiment": args.experiment or tracking.default_experiment(data.source),
         "tags": {
             "data_source": data.source, "data_format": data.format, "data_fingerprint": data.fingerprint,
@@ -130,17 +137,27 @@ def trial_rows(name: str, family: registry.Family, results, fidelity: dict, fing
             "node": m.get("node_id"),
             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "_config": config,
+            "_result": r,
+            # networks export their best epoch: rank their trials by it
+            "_best_val": _best_epoch_score(r) if family.is_network else m.get("val_accuracy"),
             **{leaderboard.PARAM + k: leaderboard.param_value(v) for k, v in config.items()},
         })
     return rows
 
 
+def _best_epoch_score(result) -> float | None:
+    frame = result.metrics_dataframe
+    if frame is None or "val_accuracy" not in frame or frame["val_accuracy"].isna().all():
+        return None
+    return float(frame["val_accuracy"].max())
+
+
 def pick_best(rows: list[dict]) -> dict | None:
     """The best val_accuracy among trials that reached full fidelity, else among all."""
-    scored = [r for r in rows if r["val_accuracy"] is not None and r["status"] != status.FAILED]
+    scored = [r for r in rows if r.get("_best_val") is not None and r["status"] != status.FAILED]
     full = [r for r in scored if r["status"] == status.FINISHED]
     pool = full or scored
-    return max(pool, key=lambda r: r["val_accuracy"]) if pool else None
+    return max(pool, key=lambda r: r["_best_val"]) if pool else None
 
 
 def export_best(family, best: dict, splits, data, args, name: str):
@@ -151,9 +168,12 @@ def export_best(family, best: dict, splits, data, args, name: str):
     Returns (card, model).
     """
     config = best["_config"]
-    print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
     started = time.monotonic()
-    model = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": max(1, int(args.cpus_per_trial))})
+    if family.is_network:
+        model, source = best_checkpoint_model(best["_result"])
+    else:
+        print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
+        model, source = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": max(1, int(args.cpus_per_trial))}), None
     fit_seconds = time.monotonic() - started
     scores = {split: metrics.report(splits.y(split), model.predict(splits.x(split)))
               for split in ("val", "test") if len(splits.index[split])}
@@ -178,11 +198,28 @@ def export_best(family, best: dict, splits, data, args, name: str):
               or old.get("data", {}).get("val_fraction") != args.val_fraction
               or scores["val"]["accuracy"] >= old.get("metrics", {}).get("val", {}).get("accuracy", -1.0))
     if better:
-        models.save(model, path, card)
+        models.save(model, path, card, keras_file=source)
     else:
         card["kept"] = {"model_file": str(path), "val_accuracy": old["metrics"]["val"]["accuracy"], "search": old.get("search")}
     card["written"] = better
     return card, model
+
+
+def best_checkpoint_model(result):
+    """A network's best epoch, read back from the experiment storage (fetched from a
+    bucket when it lives in one). Returns (classifier, its .keras file)."""
+    import shutil
+    import tempfile
+
+    from trainables import deep
+
+    checkpoint = result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
+    if checkpoint is None:
+        raise RuntimeError(f"trial {result.path} left no checkpoint to export")
+    local = Path(tempfile.mkdtemp(prefix="fer-best-"))
+    with checkpoint.as_directory() as folder:
+        shutil.copy(Path(folder) / deep.CHECKPOINT_MODEL, local / deep.CHECKPOINT_MODEL)
+    return deep.load(local / deep.CHECKPOINT_MODEL), local / deep.CHECKPOINT_MODEL
 
 
 def write_leaderboard(results_dir: Path, name: str, rows: list[dict], tracker) -> Path:

@@ -46,7 +46,8 @@ def sync_search(folder: Path, uri: str, say=print) -> tuple[int, int]:
     meta = json.loads((folder / SEARCH_FILE).read_text())
     family = registry.get(meta["family"])
     space = family.space()
-    attr, top = space.FIDELITY["attr"], space.FIDELITY["rungs"][-1]
+    fidelity = meta.get("fidelity") or space.FIDELITY
+    attr, top = fidelity["attr"], fidelity["rungs"][-1]
     tracker = tracking.Tracker(uri, meta["experiment"], meta["search"], family.name,
                                meta["tags"]["data_fingerprint"], folder.parent, say)
     tracker.start_search(meta["tags"], space)

@@ -132,7 +132,7 @@ class Tracker:
             return fn(*args, **kwargs)
         except Exception as e:
             self.broken = f"{what}: {_first_line(e)}"
-            self.say(f"warning: MLflow stopped answering ({self.broken}); the search goes on, its results stay in "
+            self.say(f"warning: MLflow logging failed ({self.broken}); the search goes on, its results stay in "
                      f"the Ray experiment folder, and `python -m search sync --name {self.search}` logs them later")
             return None
 
@@ -241,21 +241,31 @@ class Tracker:
             self.client.log_figure(run_id, figure, f"optuna/{name}.png")
 
     def _log_model(self, run_id: str, model, exported: dict, splits) -> None:
-        import mlflow
-        import mlflow.sklearn
-        import skops.io as sio
-
-        from . import models
-
-        trainables_dir = str(Path(__file__).resolve().parents[1] / "trainables")
+        """Keras flavour for networks (the model takes (N, 48, 48, 1) uint8 faces);
+        scikit-learn flavour in skops format for pipelines ((N, 48, 48) faces)."""
+        register = f"fer-{self.family}" if exported.get("written") else None
         example = splits.x("val")[:2]
         with _mlflow_run(self.uri, run_id):
-            trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(models.TRUSTED_PREFIXES)]
-            info = mlflow.sklearn.log_model(
-                model, name="model", serialization_format="skops", skops_trusted_types=trusted,
-                code_paths=[trainables_dir], input_example=example,
-                registered_model_name=f"fer-{self.family}" if exported.get("written") else None,
-            )
+            if hasattr(model, "model"):  # a network behind trainables.deep.KerasClassifier
+                import mlflow.keras
+
+                from mlflow.models import infer_signature
+
+                faces = example[..., None]
+                info = mlflow.keras.log_model(model.model, name="model", registered_model_name=register,
+                                              signature=infer_signature(faces, model.predict_proba(example)))
+            else:
+                import mlflow.sklearn
+                import skops.io as sio
+
+                from . import models
+
+                trainables_dir = str(Path(__file__).resolve().parents[1] / "trainables")
+                trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(models.TRUSTED_PREFIXES)]
+                info = mlflow.sklearn.log_model(
+                    model, name="model", serialization_format="skops", skops_trusted_types=trusted,
+                    code_paths=[trainables_dir], input_example=example, registered_model_name=register,
+                )
         version = getattr(info, "registered_model_version", None)
         if version is not None and "test" in exported["metrics"]:
             self.client.set_model_version_tag(f"fer-{self.family}", str(version), "test_accuracy",

@@ -30,6 +30,8 @@ class SearchSettings:
     gpus_per_trial: float = 0
     storage: str | None = None  # experiment storage: a bucket URI or a shared path (multi-node)
     max_failures: int = 1  # retries of a trial whose node died (a trial that raises fails again)
+    fidelity: dict | None = None  # the family's, with --max-epochs applied
+    trial_settings: dict | None = None  # more for the trainable (weights, max_epochs)
     time_budget_s: float | None = None
     verbose: bool = False
 
@@ -106,7 +108,7 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
         os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
         logging.getLogger("ray.tune").setLevel(logging.WARNING)
     space = family.space()
-    fidelity = space.FIDELITY
+    fidelity = s.fidelity or space.FIDELITY
     if s.searcher == "random":
         sampler = optuna.samplers.RandomSampler(seed=s.seed)
     else:
@@ -127,7 +129,8 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
         )
     else:
         scheduler = FIFOScheduler()
-    settings = {"seed": s.seed, "rungs": list(fidelity["rungs"]), "threads": max(1, int(s.cpus_per_trial))}
+    settings = {"seed": s.seed, "rungs": list(fidelity["rungs"]), "threads": max(1, int(s.cpus_per_trial)),
+                **(s.trial_settings or {})}
     trainable = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
     resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}
     trainable = tune.with_resources(trainable, resources)
@@ -142,5 +145,8 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
             # A failing trial is recorded as failed; it never takes the search down. A
             # trial whose node died is retried (from its last checkpoint, where it has one).
             failure_config=tune.FailureConfig(max_failures=s.max_failures, fail_fast=False),
+            # networks checkpoint every epoch: keep each trial's best few
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=3, checkpoint_score_attribute=METRIC,
+                                                    checkpoint_score_order=MODE),
         ),
     )

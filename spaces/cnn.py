@@ -1,0 +1,19 @@
+"""A VGG-style network trained from scratch on 48x48 faces: depth and width, plus the
+shared optimisation and regularisation parameters."""
+
+from ._deep import fidelity, training
+
+BACKBONE = "cnn"
+FIDELITY = fidelity()
+
+DEFAULTS = {
+    "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128, "dropout": 0.4, "label_smoothing": 0.1,
+    "augment": 0.5, "class_weight": "none", "depth": 4, "width": 32,
+}
+
+
+def space(trial):
+    training(trial, batch_sizes=(64, 128, 256))
+    trial.suggest_int("depth", 2, 4)  # blocks of two 3x3 convolutions, each halving the image
+    trial.suggest_categorical("width", [16, 32, 48, 64])  # filters of the first block, doubled per block
+    return {"backbone": BACKBONE}

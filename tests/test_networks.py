@@ -1,0 +1,153 @@
+"""The network families: model contract, unfreezing, and searches through the CLI.
+
+All on CPU with --weights none (tests never download)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from search import registry
+from tests.conftest import run_cli
+
+keras = pytest.importorskip("keras")
+
+from trainables import networks  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module", params=[("resnet50", 16), ("resnet101", 33)], ids=["resnet50", "resnet101"])
+def resnet(request):
+    name, blocks = request.param
+    model = networks.build({"backbone": name, "input_size": 32, "unfreeze_blocks": 0})
+    return name, blocks, model, networks.backbone_of(model)
+
+
+@pytest.mark.parametrize("unfreeze", [0, 1, 3, "all"])
+def test_unfreezing_counts_blocks_from_the_top(resnet, unfreeze):
+    name, blocks, model, backbone = resnet
+    k = blocks if unfreeze == "all" else unfreeze
+    assert len(networks.residual_blocks(backbone)) == blocks
+    networks.unfreeze(backbone, k)
+    top = set(networks.residual_blocks(backbone)[blocks - k:]) if k else set()
+    for layer in backbone.layers:
+        m = networks._BLOCK.match(layer.name)
+        in_top = m is not None and (int(m[1]), int(m[2])) in top
+        expected = in_top or (k == blocks and m is None)
+        assert layer.trainable == expected, layer.name
+    trainable_bn = [l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]
+    per_block = 4 if k else 0  # a bottleneck block holds 3 BatchNorms, a first block 4 (its shortcut)
+    assert len(trainable_bn) <= per_block * k + (1 if k == blocks else 0)
+    assert (len(trainable_bn) > 0) == (k > 0)
+
+
+def test_frozen_batchnorm_runs_in_inference_mode(resnet):
+    _, blocks, _, backbone = resnet
+    networks.unfreeze(backbone, 1)
+    frozen = next(l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization) and not l.trainable)
+    x = np.random.default_rng(0).normal(3.0, 2.0, (8, 4, 4, frozen.gamma.shape[0])).astype("float32")
+    assert np.allclose(np.asarray(frozen(x, training=True)), np.asarray(frozen(x, training=False)), atol=1e-5)
+
+
+@pytest.mark.parametrize("config", [
+    {"backbone": "resnet50", "input_size": 48, "augment": 0.5},
+    {"backbone": "resnet50", "input_size": 96, "augment": 0.0},
+    {"backbone": "cnn", "depth": 3, "width": 16, "augment": 1.0},
+], ids=["resnet50-48", "resnet50-96", "cnn"])
+def test_input_contract_raw_faces_in_seven_probabilities_out(config):
+    model = networks.build(config)
+    assert tuple(model.inputs[0].shape) == (None, 48, 48, 1) and model.inputs[0].dtype == "uint8"
+    faces = np.random.default_rng(1).integers(0, 256, (3, 48, 48, 1), dtype=np.uint8)
+    out = np.asarray(model.predict(faces, verbose=0))
+    assert out.shape == (3, 7) and np.allclose(out.sum(axis=1), 1.0, atol=1e-4)
+    assert not any(isinstance(l, keras.layers.Lambda) for l in model.layers)
+
+
+def reload_in_a_fresh_process(path, faces_file):
+    """Safe-mode load by a process that never imported our code; its predictions."""
+    code = ("import sys, numpy as np, keras\n"
+            "m = keras.models.load_model(sys.argv[1], safe_mode=True, compile=False)\n"
+            "assert not any(k.startswith(('search', 'trainables', 'spaces')) for k in sys.modules)\n"
+            "print(' '.join(map(str, m.predict(np.load(sys.argv[2]), verbose=0).argmax(1))))\n")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    proc = subprocess.run([sys.executable, "-c", code, str(path), str(faces_file)], env=env, cwd="/",
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return np.array(proc.stdout.split(), dtype=int)
+
+
+@pytest.mark.parametrize("family", ["cnn", "resnet50", "resnet101"])
+def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_path, family):
+    epochs = "2" if family == "cnn" else "1"
+    result = run_cli(family, "--data", "demo:280", "--trials", 2, "--max-epochs", epochs, "--weights", "none",
+                     "--name", f"net-{family}", "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+    assert result.code == 0, result.err
+    board = pd.read_csv(workdir["results"] / "leaderboard.csv")
+    assert len(board) == 2 and set(board["family"]) == {family}
+    reports = [pd.read_json(p, lines=True) for p in (workdir["results"] / f"net-{family}").glob("*/result.json")]
+    for r in reports:
+        assert {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "epoch"} <= set(r.columns)
+        assert r["epoch"].tolist() == list(range(1, len(r) + 1)) and len(r) <= int(epochs)
+    model = workdir["models"] / f"{family}_best.keras"
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["family"] == family and card["config"]["backbone"] == family
+
+    # a fresh process, safe mode, none of our code: the same test accuracy, to the image
+    from trainables import data as fer
+
+    d = fer.load("demo:280")
+    test = fer.make_splits(d, need=("test",)).index["test"]
+    faces = tmp_path / "faces.npy"
+    np.save(faces, d.images[test][..., None])
+    predicted = reload_in_a_fresh_process(model, faces)
+    assert np.mean(predicted == d.labels[test]) == card["metrics"]["test"]["accuracy"]
+    out = tmp_path / "eval.json"
+    assert run_cli("evaluate", model, "--json", out).code == 0
+    assert json.loads(out.read_text())["accuracy"] == card["metrics"]["test"]["accuracy"]
+
+
+@pytest.fixture
+def test_family(monkeypatch):
+    import cloudpickle
+
+    import tests.deep_trainables as module
+
+    cloudpickle.register_pickle_by_value(module)
+
+    def register(trainable):
+        family = registry.Family("netx", "cnn with a failure built in", "spaces.cnn", "tests.deep_trainables", "keras", uses_gpu=True)
+        monkeypatch.setitem(registry.FAMILIES, "netx", family)
+        monkeypatch.setattr(module, "train", getattr(module, trainable), raising=False)
+        return "netx"
+
+    yield register
+    cloudpickle.unregister_pickle_by_value(module)
+
+
+def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, workdir, test_family):
+    family = test_family("train_nan_on_defaults")
+    result = run_cli(family, "--data", "demo:280", "--trials", 3, "--max-epochs", 1, "--seed", 2,
+                     "--results-dir", workdir["results"], "--models-dir", workdir["models"], "--no-tracking")
+    assert result.code == 0, result.err
+    board = pd.read_csv(workdir["results"] / "leaderboard.csv")
+    assert (board["status"] == "failed").sum() == 1 and (board["status"] == "finished").sum() == 2
+    errors = list(workdir["results"].glob("*/*/error.txt"))
+    assert errors and "diverges" in errors[0].read_text()
+
+
+def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, workdir, test_family):
+    family = test_family("train_crash_once")
+    result = run_cli(family, "--data", "demo:280", "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
+                     "--results-dir", workdir["results"], "--models-dir", workdir["models"], "--no-tracking")
+    assert result.code == 0, result.err
+    assert list(workdir["results"].glob("*/*/crashed-once"))
+    reports = pd.read_json(next(workdir["results"].glob("*/*/result.json")), lines=True)
+    epochs = reports["epoch"].tolist()
+    # the retry went on from its checkpoint: epoch 2 next, epoch 1 never trained twice
+    assert epochs[-2:] == [2, 3] and epochs.count(1) <= 1
+    assert pd.read_csv(workdir["results"] / "leaderboard.csv")["status"].tolist() == ["finished"]

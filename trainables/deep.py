@@ -1,0 +1,179 @@
+"""The trial of a network family (resnet50, resnet101, cnn): epochs, reports, checkpoints.
+
+One report per epoch with the shared names (``val_accuracy``, ``val_loss``,
+``train_accuracy``, ``train_loss``, ``epoch``) and a Ray Tune checkpoint with it (the
+whole model as ``model.keras``), so ASHA stops weak trials on epochs and a trial
+interrupted (its node lost) resumes at the next epoch. A NaN loss fails the trial.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .data import Splits
+from .labels import NUM_CLASSES
+
+CHECKPOINT_MODEL = "model.keras"
+
+
+def configure_tensorflow(threads: int) -> bool:
+    """TensorFlow's thread pools to the trial's CPU share (so side-by-side trials do not
+    fight over cores); on GPU, memory growth (several trials per GPU) and mixed precision.
+    Returns whether a GPU is used."""
+    import tensorflow as tf
+
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
+    except RuntimeError:  # already initialised in this process: keep what it has
+        pass
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:
+            pass
+    if gpus:
+        import keras
+
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    return bool(gpus)
+
+
+def optimizer(config: dict, learning_rate: float):
+    import keras
+
+    name = config.get("optimizer", "adam")
+    if name == "adamw":
+        return keras.optimizers.AdamW(learning_rate, weight_decay=float(config.get("weight_decay", 1e-4)))
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True,
+                                    weight_decay=float(config.get("weight_decay", 0.0)) or None)
+    return keras.optimizers.Adam(learning_rate)
+
+
+def compile_for_phase(model, config: dict, epoch: int) -> None:
+    """Two-phase schedule: the head alone for ``head_epochs``, then the unfrozen blocks
+    join at learning_rate x backbone_lr_mult (Keras 3 optimisers have one rate)."""
+    import keras
+
+    from .networks import backbone_of, unfreeze
+
+    lr = float(config["learning_rate"])
+    backbone = backbone_of(model)
+    if backbone is not None:
+        head_only = config.get("two_phase") and epoch < int(config.get("head_epochs", 0))
+        unfreeze(backbone, 0 if head_only else int(config.get("unfreeze_blocks", 0)))
+        if config.get("two_phase") and not head_only:
+            lr *= float(config.get("backbone_lr_mult", 1.0))
+    model.compile(
+        optimizer=optimizer(config, lr),
+        loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(config.get("label_smoothing", 0.0))),
+        metrics=["accuracy"],
+    )
+
+
+def phase_of(config: dict, epoch: int) -> int:
+    return 1 if config.get("two_phase") and epoch < int(config.get("head_epochs", 0)) else 2
+
+
+def datasets(splits: Splits, batch_size: int, seed: int):
+    """tf.data pipelines over the uint8 arrays from the object store: shuffle, batch,
+    one-hot labels, prefetch. Images stay uint8 until the model's first layer."""
+    import tensorflow as tf
+
+    def pipeline(split, shuffle):
+        x = splits.x(split)[..., None]
+        y = tf.one_hot(splits.y(split).astype(np.int32), NUM_CLASSES)
+        ds = tf.data.Dataset.from_tensor_slices((x, y))
+        if shuffle:
+            ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    return pipeline("train", True), pipeline("val", False)
+
+
+def class_weights(labels: np.ndarray) -> dict[int, float]:
+    counts = np.bincount(labels, minlength=NUM_CLASSES).astype(float)
+    present = counts > 0
+    weights = np.zeros(NUM_CLASSES)
+    weights[present] = counts[present].sum() / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights)}
+
+
+def train(config: dict, data: Splits, settings: dict) -> None:
+    """The Ray Tune trainable of every network family."""
+    import keras
+    import ray
+    from ray import tune
+
+    from .networks import build
+
+    configure_tensorflow(int(settings.get("threads", 1)))
+    keras.utils.set_random_seed(int(settings["seed"]))
+    node = ray.get_runtime_context().get_node_id()
+    start_epoch = 0
+    checkpoint = tune.get_checkpoint()
+    if checkpoint is not None:  # resumed: the whole model, optimiser state included
+        with checkpoint.as_directory() as folder:
+            model = keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True)
+            start_epoch = json.loads((Path(folder) / "epoch.json").read_text())["epoch"]
+        if start_epoch and phase_of(config, start_epoch) != phase_of(config, start_epoch - 1):
+            compile_for_phase(model, config, start_epoch)
+    else:
+        model = build(config, settings.get("weights"), int(settings["seed"]))
+        compile_for_phase(model, config, 0)
+    train_ds, val_ds = datasets(data, int(config["batch_size"]), int(settings["seed"]))
+    weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
+    n_train = len(data.index["train"])
+    for epoch in range(start_epoch, int(settings["max_epochs"])):
+        if epoch > start_epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
+            compile_for_phase(model, config, epoch)  # the backbone joins: recompile at its rate
+        started = time.perf_counter()
+        history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0)
+        seconds = time.perf_counter() - started
+        train_loss = float(history.history["loss"][-1])
+        if not np.isfinite(train_loss):
+            raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}: this configuration diverges")
+        val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+        with tempfile.TemporaryDirectory() as folder:
+            model.save(Path(folder) / CHECKPOINT_MODEL)
+            (Path(folder) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+            tune.report(
+                {
+                    "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
+                    "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
+                    "epoch": epoch + 1, "epoch_seconds": seconds, "images_per_second": n_train / seconds,
+                    "node_id": node,
+                },
+                checkpoint=tune.Checkpoint.from_directory(folder),
+            )
+
+
+class KerasClassifier:
+    """An exported network behind the scikit-learn-like ``predict`` the rest uses:
+    (N, 48, 48) uint8 faces in, label indices out."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def predict_proba(self, images) -> np.ndarray:
+        x = np.asarray(images)
+        if x.ndim == 3:
+            x = x[..., None]
+        return self.model.predict(x.astype(np.uint8), batch_size=256, verbose=0)
+
+    def predict(self, images) -> np.ndarray:
+        return self.predict_proba(images).argmax(axis=1)
+
+
+def load(path: str | os.PathLike) -> KerasClassifier:
+    import keras
+
+    return KerasClassifier(keras.models.load_model(path, safe_mode=True, compile=False))

@@ -1,0 +1,146 @@
+"""The network families' models: one self-contained Keras model per trial.
+
+The model takes FER images as they are, (48, 48, 1) uint8 0-255, and does everything else
+in its graph: training-only augmentation, resizing to the searched input size (never a
+materialised upscaled copy of the data set), repeating to 3 channels, the backbone's own
+preprocessing, the backbone, and a head (pooling, dropout, softmax over 7). Only Keras'
+built-in layers are used, so an exported file loads with
+``keras.models.load_model(path, safe_mode=True)`` in a process that never saw this code.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from .errors import FerSearchError
+from .labels import NUM_CLASSES
+from .sources import SIDE
+
+# keras.applications' ResNets are "caffe" style: BGR, minus the ImageNet channel means.
+# A grey face repeated to three channels is the same in RGB and BGR, so only the means
+# matter, and a Normalization layer with unit variance subtracts exactly those.
+CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
+WEIGHT_FILES = {
+    "resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
+    "resnet101": "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
+}
+_BLOCK = re.compile(r"^conv(\d)_block(\d+)_")
+
+
+def augmentation(strength: float, seed: int):
+    """Flip, shift, rotation, zoom and contrast, scaled by ``strength`` (0: none). Keras'
+    random layers act in training only: at inference they pass images through."""
+    from keras import layers
+
+    if strength <= 0:
+        return []
+    return [
+        layers.RandomFlip("horizontal", seed=seed),
+        layers.RandomTranslation(0.12 * strength, 0.12 * strength, fill_mode="nearest", seed=seed),
+        layers.RandomRotation(0.08 * strength, fill_mode="nearest", seed=seed),
+        layers.RandomZoom(0.15 * strength, fill_mode="nearest", seed=seed),
+        layers.RandomContrast(0.3 * strength, seed=seed),
+    ]
+
+
+def resolve_weights(backbone: str, weights: str | None) -> str | None:
+    """'imagenet' (from Keras' cache, downloaded once), a local file, or None.
+
+    Offline with no cached file: one clear error naming the file, where it goes, and the
+    way out (--weights none).
+    """
+    if weights in (None, "none"):
+        return None
+    if weights != "imagenet":
+        if not Path(weights).is_file():
+            raise FerSearchError(f"--weights {weights}: no such file", hint="--weights imagenet, none, or a path to a weights file")
+        return str(weights)
+    import keras
+
+    name = WEIGHT_FILES[backbone]
+    cache = Path(keras.config.keras_home() if hasattr(keras.config, "keras_home") else Path.home() / ".keras") / "models"
+    if (cache / name).exists():
+        return "imagenet"
+    try:
+        keras.utils.get_file(name, f"https://storage.googleapis.com/tensorflow/keras-applications/resnet/{name}",
+                             cache_subdir="models")
+    except Exception as e:
+        raise FerSearchError(
+            f"--weights imagenet: {name} is not in Keras' cache and could not be downloaded ({type(e).__name__})",
+            hint=f"put {name} in {cache}/ (or $KERAS_HOME/models/), pass --weights PATH to a local copy, "
+                 "or --weights none to train from scratch",
+        ) from None
+    return "imagenet"
+
+
+def residual_blocks(backbone) -> list[tuple[int, int]]:
+    """The backbone's residual blocks, bottom to top, as (stage, block) pairs."""
+    seen = []
+    for layer in backbone.layers:
+        m = _BLOCK.match(layer.name)
+        if m and (int(m[1]), int(m[2])) not in seen:
+            seen.append((int(m[1]), int(m[2])))
+    return seen
+
+
+def unfreeze(backbone, blocks: int) -> None:
+    """Train the top ``blocks`` residual blocks; freeze the rest (the stem too, unless all
+    are unfrozen). A frozen BatchNormalization layer runs in inference mode in Keras 3."""
+    all_blocks = residual_blocks(backbone)
+    top = set(all_blocks[len(all_blocks) - blocks:]) if blocks else set()
+    backbone.trainable = True
+    for layer in backbone.layers:
+        m = _BLOCK.match(layer.name)
+        layer.trainable = (int(m[1]), int(m[2])) in top if m else blocks >= len(all_blocks)
+
+
+def build(config: dict, weights: str | None = None, seed: int = 0):
+    """The whole model for a trial config; its input is (48, 48, 1) uint8."""
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((SIDE, SIDE, 1), dtype="uint8", name="face")
+    x = layers.Rescaling(1.0, name="to_float")(inputs)
+    for layer in augmentation(float(config.get("augment", 0.0)), seed):
+        x = layer(x)
+    kind = config.get("backbone", "cnn")
+    if kind == "cnn":
+        x = layers.Rescaling(1 / 255.0, name="scale")(x)
+        x = vgg(x, int(config.get("depth", 4)), int(config.get("width", 32)))
+    else:
+        size = int(config.get("input_size", 96))
+        if size != SIDE:
+            x = layers.Resizing(size, size, name="resize")(x)
+        x = layers.Concatenate(name="to_rgb")([x, x, x])
+        x = layers.Normalization(mean=CAFFE_MEANS_BGR, variance=(1.0, 1.0, 1.0), name="caffe_means")(x)
+        application = {"resnet50": keras.applications.ResNet50, "resnet101": keras.applications.ResNet101}[kind]
+        backbone = application(include_top=False, weights=weights, input_shape=(size, size, 3))
+        unfreeze(backbone, int(config.get("unfreeze_blocks", 0)))
+        x = backbone(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    x = layers.Dropout(float(config.get("dropout", 0.0)), name="head_dropout")(x)
+    # float32 output even under mixed precision: softmax and loss stay numerically sound
+    outputs = layers.Dense(NUM_CLASSES, activation="softmax", dtype="float32", name="emotion")(x)
+    return keras.Model(inputs, outputs, name=kind)
+
+
+def vgg(x, depth: int, width: int):
+    from keras import layers
+
+    for i in range(depth):
+        filters = width * 2**i
+        for j in range(2):
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i + 1}_conv{j + 1}")(x)
+            x = layers.BatchNormalization(name=f"block{i + 1}_bn{j + 1}")(x)
+            x = layers.Activation("relu", name=f"block{i + 1}_relu{j + 1}")(x)
+        x = layers.MaxPooling2D(name=f"block{i + 1}_pool")(x)
+    return x
+
+
+def backbone_of(model):
+    """The ResNet inside a built model, or None for the cnn."""
+    import keras
+
+    inner = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    return inner[0] if inner else None
