@@ -132,7 +132,9 @@ def vgg(x, depth: int, width: int):
         filters = width * 2**i
         for j in range(2):
             x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"block{i + 1}_conv{j + 1}")(x)
-            x = layers.BatchNormalization(name=f"block{i + 1}_bn{j + 1}")(x)
+            # momentum 0.9: the moving statistics catch up within an epoch, so early
+            # epochs are scored (and ASHA decides) on what the network has learned
+            x = layers.BatchNormalization(momentum=0.9, name=f"block{i + 1}_bn{j + 1}")(x)
             x = layers.Activation("relu", name=f"block{i + 1}_relu{j + 1}")(x)
         x = layers.MaxPooling2D(name=f"block{i + 1}_pool")(x)
     return x
