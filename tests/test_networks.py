@@ -87,6 +87,7 @@ def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_p
     result = run_cli(family, "--data", "demo:280", "--trials", 2, "--max-epochs", epochs, "--weights", "none",
                      "--name", f"net-{family}", "--results-dir", workdir["results"], "--models-dir", workdir["models"])
     assert result.code == 0, result.err
+    assert "MLflow: mlflow ui" in result.out and "warning" not in result.out  # the Keras flavour logged too
     board = pd.read_csv(workdir["results"] / "leaderboard.csv")
     assert len(board) == 2 and set(board["family"]) == {family}
     reports = [pd.read_json(p, lines=True) for p in (workdir["results"] / f"net-{family}").glob("*/result.json")]
