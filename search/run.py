@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from trainables import metrics
+from trainables.errors import FerSearchError
 
 from . import datasets, leaderboard, models, registry, status, tracking
 from .text import fmt_config, fmt_duration
@@ -25,6 +26,11 @@ def run(args) -> int:
         tracking.client(uri)  # an unreachable server stops us here, before any work
     data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir, need=("train", "val"), say=say)
     name = args.name or f"{family.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    if (experiment_folder(args, results_dir) / name).exists():
+        # A second search under one name would mix its trials with the first's, in Ray's
+        # folder and in MLflow alike.
+        raise FerSearchError(f"{experiment_folder(args, results_dir)} already holds a search named '{name}'",
+                             hint="choose another --name (the default is the family and the time)")
     sizes = splits.sizes()
     say(f"search {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
