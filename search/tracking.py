@@ -12,7 +12,6 @@ Our runs carry tags under ``fer_search.``: ``kind`` (search | trial), ``search``
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
