@@ -13,7 +13,7 @@ from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from . import registry
+from . import leaderboard, registry
 
 PROG = "python -m search"
 COMMANDS = ("leaderboard", "evaluate", "data", "sync")
@@ -126,7 +126,7 @@ def build_parser() -> Parser:
     lb = sub.add_parser("leaderboard", help="every trial of every search, best first")
     lb.add_argument("--family", choices=list(registry.FAMILIES), help="only this family")
     lb.add_argument("--top", type=positive_int, metavar="N", help="only the N best")
-    lb.add_argument("--format", choices=("table", "csv", "json", "markdown"), default="table")
+    lb.add_argument("--format", choices=leaderboard.FORMATS, default="table")
     where = lb.add_mutually_exclusive_group()
     where.add_argument("--results-dir", default="results", metavar="DIR",
                        help="read RESULTS_DIR/mlflow.db, or RESULTS_DIR/leaderboard.csv without one (default: results/)")

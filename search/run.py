@@ -207,6 +207,10 @@ def export_best(family, best: dict, splits, data, args, name: str):
         models.save(model, path, card, keras_file=source)
     else:
         card["kept"] = {"model_file": str(path), "val_accuracy": old["metrics"]["val"]["accuracy"], "search": old.get("search")}
+    if source is not None:  # the checkpoint copy fetched from the experiment storage
+        import shutil
+
+        shutil.rmtree(source.parent, ignore_errors=True)
     card["written"] = better
     return card, model
 
