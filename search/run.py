@@ -41,7 +41,7 @@ def run(args) -> int:
 
         backbone = family.space().BACKBONE
         weights = None if backbone == "cnn" else networks.resolve_weights(backbone, args.weights)
-        trial_settings = {"weights": weights, "max_epochs": fidelity["rungs"][-1]}
+        trial_settings = {"weights": weights, "max_epochs": fidelity["rungs"][-1], "precision": args.precision}
     meta = search_meta(args, family, data, name, fidelity)
     space = family.space()
 

@@ -9,6 +9,8 @@ def fidelity(max_epochs: int = 30) -> dict:
 def training(trial, batch_sizes=(32, 64, 128)) -> None:
     optimizer = trial.suggest_categorical("optimizer", ["adam", "adamw", "sgd"])
     trial.suggest_float("learning_rate", 1e-4, 3e-2 if optimizer == "sgd" else 3e-3, log=True)
+    # cosine: from the rate down to zero over --max-epochs, set per epoch
+    trial.suggest_categorical("lr_schedule", ["cosine", "constant"])
     if optimizer != "adam":
         trial.suggest_float("weight_decay", 1e-6, 1e-3, log=True)
     trial.suggest_categorical("batch_size", list(batch_sizes))

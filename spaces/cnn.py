@@ -7,8 +7,8 @@ BACKBONE = "cnn"
 FIDELITY = fidelity()
 
 DEFAULTS = {
-    "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 128, "dropout": 0.4, "label_smoothing": 0.1,
-    "augment": 0.5, "class_weight": "none", "depth": 4, "width": 32,
+    "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "cosine", "batch_size": 128, "dropout": 0.4,
+    "label_smoothing": 0.1, "augment": 0.5, "class_weight": "none", "depth": 4, "width": 32,
 }
 
 

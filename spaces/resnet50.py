@@ -8,8 +8,8 @@ BLOCKS = 16
 FIDELITY = fidelity()
 
 DEFAULTS = {
-    "optimizer": "adam", "learning_rate": 1e-3, "batch_size": 64, "dropout": 0.3, "label_smoothing": 0.1,
-    "augment": 0.5, "class_weight": "none", "input_size": 96, "unfreeze_blocks": 4,
+    "optimizer": "adam", "learning_rate": 1e-3, "lr_schedule": "cosine", "batch_size": 64, "dropout": 0.3,
+    "label_smoothing": 0.1, "augment": 0.5, "class_weight": "none", "input_size": 96, "unfreeze_blocks": 4,
     "two_phase": True, "head_epochs": 2, "backbone_lr_mult": 0.1,
 }
 

@@ -17,6 +17,8 @@ from tests.conftest import run_cli
 keras = pytest.importorskip("keras")
 
 from trainables import networks  # noqa: E402
+from trainables.deep import learning_rate_at  # noqa: E402
+from trainables.precision import precision_policy  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -69,23 +71,28 @@ def test_input_contract_raw_faces_in_seven_probabilities_out(config):
 
 
 def reload_in_a_fresh_process(path, faces_file):
-    """Safe-mode load by a process that never imported our code; its predictions."""
+    """Safe-mode load by a process that never imported our code; its predictions, and the
+    dtype policies of a few layers by name."""
     code = ("import sys, numpy as np, keras\n"
             "m = keras.models.load_model(sys.argv[1], safe_mode=True, compile=False)\n"
             "assert not any(k.startswith(('search', 'trainables', 'spaces')) for k in sys.modules)\n"
-            "print(' '.join(map(str, m.predict(np.load(sys.argv[2]), verbose=0).argmax(1))))\n")
+            "print(' '.join(map(str, m.predict(np.load(sys.argv[2]), verbose=0).argmax(1))))\n"
+            "print(' '.join(f'{l.name}={l.dtype_policy.name}' for l in m.layers if l.name in ('emotion', 'block1_conv1', 'pool')))\n")
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-c", code, str(path), str(faces_file)], env=env, cwd="/",
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    return np.array(proc.stdout.split(), dtype=int)
+    predictions, policies = proc.stdout.strip().splitlines()[-2:]
+    return np.array(predictions.split(), dtype=int), dict(p.split("=") for p in policies.split())
 
 
 @pytest.mark.parametrize("family", ["cnn", "resnet50", "resnet101"])
 def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_path, family):
     epochs = "2" if family == "cnn" else "1"
+    # the cnn asks for float32; the ResNets take auto (mixed_bfloat16 on a CPU with bf16)
+    policy = "float32" if family == "cnn" else precision_policy("auto", on_gpu=False)
     result = run_cli(family, "--data", "demo:280", "--trials", 2, "--max-epochs", epochs, "--weights", "none",
-                     "--name", f"net-{family}", "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     "--precision", "float32" if family == "cnn" else "auto", "--name", f"net-{family}", "--results-dir", workdir["results"], "--models-dir", workdir["models"])
     assert result.code == 0, result.err
     assert "MLflow: mlflow ui" in result.out and "warning" not in result.out  # the Keras flavour logged too
     board = pd.read_csv(workdir["results"] / "leaderboard.csv")
@@ -105,7 +112,9 @@ def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_p
     test = fer.make_splits(d, need=("test",)).index["test"]
     faces = tmp_path / "faces.npy"
     np.save(faces, d.images[test][..., None])
-    predicted = reload_in_a_fresh_process(model, faces)
+    predicted, policies = reload_in_a_fresh_process(model, faces)
+    expected = {"emotion": "float32", "pool": policy, **({"block1_conv1": policy} if family == "cnn" else {})}
+    assert policies == expected
     assert np.mean(predicted == d.labels[test]) == card["metrics"]["test"]["accuracy"]
     out = tmp_path / "eval.json"
     assert run_cli("evaluate", model, "--json", out).code == 0
@@ -151,4 +160,7 @@ def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, workdi
     epochs = reports["epoch"].tolist()
     # the retry went on from its checkpoint: epoch 2 next, epoch 1 never trained twice
     assert epochs[-2:] == [2, 3] and epochs.count(1) <= 1
+    # and on the same learning-rate curve (the space's defaults: cosine over 3 epochs)
+    config = json.loads(next(workdir["results"].glob("*/*/params.json")).read_text())
+    assert reports["learning_rate"].tolist()[-2:] == pytest.approx([learning_rate_at(config, e, 3) for e in (1, 2)])
     assert pd.read_csv(workdir["results"] / "leaderboard.csv")["status"].tolist() == ["finished"]

@@ -9,6 +9,7 @@ interrupted (its node lost) resumes at the next epoch. A NaN loss fails the tria
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 import time
@@ -18,14 +19,16 @@ import numpy as np
 
 from .data import Splits
 from .labels import NUM_CLASSES
+from .precision import precision_policy
 
 CHECKPOINT_MODEL = "model.keras"
 
 
-def configure_tensorflow(threads: int) -> bool:
+def configure_tensorflow(threads: int, precision: str = "auto") -> str:
     """TensorFlow's thread pools to the trial's CPU share (so side-by-side trials do not
-    fight over cores); on GPU, memory growth (several trials per GPU) and mixed precision.
-    Returns whether a GPU is used."""
+    fight over cores); on GPU, memory growth (several trials per GPU); the dtype policy.
+    Returns the policy's name."""
+    import keras
     import tensorflow as tf
 
     try:
@@ -39,11 +42,9 @@ def configure_tensorflow(threads: int) -> bool:
             tf.config.experimental.set_memory_growth(gpu, True)
         except RuntimeError:
             pass
-    if gpus:
-        import keras
-
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    return bool(gpus)
+    policy = precision_policy(precision, bool(gpus))
+    keras.mixed_precision.set_global_policy(policy)
+    return policy
 
 
 def optimizer(config: dict, learning_rate: float):
@@ -60,20 +61,19 @@ def optimizer(config: dict, learning_rate: float):
 
 def compile_for_phase(model, config: dict, epoch: int) -> None:
     """Two-phase schedule: the head alone for ``head_epochs``, then the unfrozen blocks
-    join at learning_rate x backbone_lr_mult (Keras 3 optimisers have one rate)."""
+    join with a fresh optimiser. The rate of each epoch is ``learning_rate_at``'s (in
+    phase 2, learning_rate x backbone_lr_mult: Keras 3 optimisers have one rate)."""
     import keras
 
     from .networks import backbone_of, unfreeze
 
-    lr = float(config["learning_rate"])
     backbone = backbone_of(model)
     if backbone is not None:
-        head_only = config.get("two_phase") and epoch < int(config.get("head_epochs", 0))
+        head_only = phase_of(config, epoch) == 1
         unfreeze(backbone, 0 if head_only else int(config.get("unfreeze_blocks", 0)))
-        if config.get("two_phase") and not head_only:
-            lr *= float(config.get("backbone_lr_mult", 1.0))
     model.compile(
-        optimizer=optimizer(config, lr),
+        # the rate is set again at each epoch's start (learning_rate_at)
+        optimizer=optimizer(config, float(config["learning_rate"])),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=float(config.get("label_smoothing", 0.0))),
         metrics=["accuracy"],
     )
@@ -81,6 +81,18 @@ def compile_for_phase(model, config: dict, epoch: int) -> None:
 
 def phase_of(config: dict, epoch: int) -> int:
     return 1 if config.get("two_phase") and epoch < int(config.get("head_epochs", 0)) else 2
+
+
+def learning_rate_at(config: dict, epoch: int, max_epochs: int) -> float:
+    """The rate for ``epoch`` (0-based): the phase's base rate, constant or on a cosine from
+    it down to zero over ``max_epochs``. Per epoch, from the epoch number alone, so a
+    resumed trial picks up the same curve."""
+    lr = float(config["learning_rate"])
+    if config.get("two_phase") and phase_of(config, epoch) == 2:
+        lr *= float(config.get("backbone_lr_mult", 1.0))
+    if config.get("lr_schedule", "constant") == "cosine":
+        lr *= 0.5 * (1 + math.cos(math.pi * min(epoch, max_epochs) / max_epochs))
+    return lr
 
 
 def datasets(splits: Splits, batch_size: int, seed: int):
@@ -115,7 +127,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
 
     from .networks import build
 
-    configure_tensorflow(int(settings.get("threads", 1)))
+    configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
     start_epoch = 0
@@ -132,9 +144,12 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     train_ds, val_ds = datasets(data, int(config["batch_size"]), int(settings["seed"]))
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
     n_train = len(data.index["train"])
-    for epoch in range(start_epoch, int(settings["max_epochs"])):
+    max_epochs = int(settings["max_epochs"])
+    for epoch in range(start_epoch, max_epochs):
         if epoch > start_epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
-            compile_for_phase(model, config, epoch)  # the backbone joins: recompile at its rate
+            compile_for_phase(model, config, epoch)  # the backbone joins: a fresh optimiser
+        learning_rate = learning_rate_at(config, epoch, max_epochs)
+        model.optimizer.learning_rate.assign(learning_rate)
         started = time.perf_counter()
         history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0)
         seconds = time.perf_counter() - started
@@ -149,7 +164,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
                 {
                     "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
                     "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
-                    "epoch": epoch + 1, "epoch_seconds": seconds, "images_per_second": n_train / seconds,
+                    "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds, "images_per_second": n_train / seconds,
                     "node_id": node,
                 },
                 checkpoint=tune.Checkpoint.from_directory(folder),
