@@ -164,3 +164,29 @@ def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, workdi
     config = json.loads(next(workdir["results"].glob("*/*/params.json")).read_text())
     assert reports["learning_rate"].tolist()[-2:] == pytest.approx([learning_rate_at(config, e, 3) for e in (1, 2)])
     assert pd.read_csv(workdir["results"] / "leaderboard.csv")["status"].tolist() == ["finished"]
+
+
+def test_offline_without_cached_imagenet_weights_stops_at_once_with_the_way_out(workdir, monkeypatch):
+    """No download here: Keras' fetch is replaced by what it raises offline."""
+    def offline(fname, origin, **kwargs):
+        raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    result = run_cli("resnet101", "--data", "demo:280", "--trials", 1, "--results-dir", workdir["results"])
+    assert result.code == 2
+    error, hint = result.err.strip().splitlines()[-2:]
+    assert networks.WEIGHT_FILES["resnet101"] in error and "could not be downloaded" in error
+    assert str(networks.keras_cache()) in hint and "--weights none" in hint and "--weights PATH" in hint
+    assert not workdir["results"].exists()  # stopped before anything was logged or run
+
+
+def test_weights_from_a_local_file_are_the_backbones_start(tmp_path):
+    config = {"backbone": "resnet50", "input_size": 32, "unfreeze_blocks": 2}
+    source = networks.backbone_of(networks.build(config, seed=3))
+    path = tmp_path / "resnet50_notop.weights.h5"
+    source.save_weights(path)
+    weights = networks.resolve_weights("resnet50", str(path))
+    loaded = networks.backbone_of(networks.build(config, weights=weights, seed=4))
+    assert all(np.array_equal(a, b) for a, b in zip(source.get_weights(), loaded.get_weights()))
+    fresh = networks.backbone_of(networks.build(config, seed=4))  # built afresh: other weights
+    assert not all(np.array_equal(a, b) for a, b in zip(source.get_weights(), fresh.get_weights()))

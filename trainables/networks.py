@@ -10,6 +10,7 @@ built-in layers are used, so an exported file loads with
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -55,11 +56,11 @@ def resolve_weights(backbone: str, weights: str | None) -> str | None:
     if weights != "imagenet":
         if not Path(weights).is_file():
             raise FerSearchError(f"--weights {weights}: no such file", hint="--weights imagenet, none, or a path to a weights file")
-        return str(weights)
+        return str(Path(weights).resolve())  # trials run in their own folders
     import keras
 
     name = WEIGHT_FILES[backbone]
-    cache = Path(keras.config.keras_home() if hasattr(keras.config, "keras_home") else Path.home() / ".keras") / "models"
+    cache = keras_cache()
     if (cache / name).exists():
         return "imagenet"
     try:
@@ -72,6 +73,12 @@ def resolve_weights(backbone: str, weights: str | None) -> str | None:
                  "or --weights none to train from scratch",
         ) from None
     return "imagenet"
+
+
+def keras_cache() -> Path:
+    """Where keras.utils.get_file keeps model weights: $KERAS_HOME/models, else
+    ~/.keras/models (Keras' own rule; its accessor is private)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
 
 
 def residual_blocks(backbone) -> list[tuple[int, int]]:
