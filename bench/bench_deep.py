@@ -31,14 +31,14 @@ def splits(data: str, limit: int):
     return fer.make_splits(d, train_limit=limit)
 
 
-def bare(family: str, data: str, limit: int, epochs: int, threads: int) -> list[float]:
+def bare(family: str, data: str, limit: int, epochs: int, threads: int, precision: str) -> list[float]:
     """Seconds per epoch of model.fit on the same arrays (run in its own process)."""
     import keras
     import numpy as np
 
     from trainables import deep, networks
 
-    deep.configure_tensorflow(threads)
+    deep.configure_tensorflow(threads, precision)
     s = splits(data, limit)
     config = CONFIGS[family]
     model = networks.build(config)
@@ -52,7 +52,8 @@ def bare(family: str, data: str, limit: int, epochs: int, threads: int) -> list[
     return times
 
 
-def trainable(family: str, data: str, limit: int, epochs: int, threads: int) -> tuple[list[float], list[float]]:
+def trainable(family: str, data: str, limit: int, epochs: int, threads: int,
+              precision: str) -> tuple[list[float], list[float]]:
     """(fit seconds per epoch, whole seconds per epoch) of trainables.deep.train in a Tune trial."""
     import ray
     from ray import tune
@@ -61,7 +62,8 @@ def trainable(family: str, data: str, limit: int, epochs: int, threads: int) -> 
 
     ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, num_cpus=threads, log_to_driver=False)
     s = splits(data, limit)
-    settings = {"seed": 0, "threads": threads, "max_epochs": epochs, "weights": None, "rungs": [1, epochs]}
+    settings = {"seed": 0, "threads": threads, "max_epochs": epochs, "weights": None, "rungs": [1, epochs],
+                "precision": precision}
     with tempfile.TemporaryDirectory() as storage:
         fn = tune.with_resources(tune.with_parameters(deep.train, data=s, settings=settings), {"cpu": threads})
         result = tune.Tuner(fn, param_space=CONFIGS[family], tune_config=tune.TuneConfig(num_samples=1),
@@ -77,22 +79,27 @@ def main():
     p.add_argument("--train-limit", type=int, default=3000)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--precision", default="auto", help="the dtype policy of both sides (default: auto, as a search)")
     p.add_argument("--bare", metavar="FAMILY", help=argparse.SUPPRESS)  # the bare side, in its own process
     args = p.parse_args()
     if args.bare:
-        print(json.dumps(bare(args.bare, args.data, args.train_limit, args.epochs, args.threads)))
+        print(json.dumps(bare(args.bare, args.data, args.train_limit, args.epochs, args.threads, args.precision)))
         return
     for family in args.families.split(","):
         out = subprocess.run([sys.executable, __file__, "--bare", family, "--data", args.data, "--train-limit",
-                              str(args.train_limit), "--epochs", str(args.epochs), "--threads", str(args.threads)],
-                             capture_output=True, text=True, cwd=ROOT)
+                              str(args.train_limit), "--epochs", str(args.epochs), "--threads", str(args.threads),
+                              "--precision", args.precision], capture_output=True, text=True, cwd=ROOT)
         if out.returncode:
             raise SystemExit(out.stderr[-3000:])
         bare_s = json.loads(out.stdout.strip().splitlines()[-1])
-        fit_s, whole_s = trainable(family, args.data, args.train_limit, args.epochs, args.threads)
-        n = args.train_limit
-        rate = lambda secs: n * len(secs[1:]) / sum(secs[1:])  # noqa: E731  (epochs after the first)
-        print(f"{family}: {n} images, batch {CONFIGS[family]['batch_size']}, {args.epochs} epochs, {args.threads} threads")
+        fit_s, whole_s = trainable(family, args.data, args.train_limit, args.epochs, args.threads, args.precision)
+        n = len(splits(args.data, args.train_limit).index["train"])  # the limit may exceed the split
+
+        def rate(secs, n=n):  # images per second over the epochs after the first
+            return n * len(secs[1:]) / sum(secs[1:])
+
+        print(f"{family}: {n} images, batch {CONFIGS[family]['batch_size']}, {args.epochs} epochs, "
+              f"{args.threads} threads, precision {args.precision}")
         print(f"  bare model.fit:          {rate(bare_s):7.1f} images/s")
         print(f"  trainable, fit only:     {rate(fit_s):7.1f} images/s   ratio {rate(fit_s) / rate(bare_s):.3f}")
         print(f"  trainable, whole epochs: {rate(whole_s):7.1f} images/s   ratio {rate(whole_s) / rate(bare_s):.3f}"
