@@ -104,6 +104,10 @@ def main():
         print(f"  trainable, fit only:     {rate(fit_s):7.1f} images/s   ratio {rate(fit_s) / rate(bare_s):.3f}")
         print(f"  trainable, whole epochs: {rate(whole_s):7.1f} images/s   ratio {rate(whole_s) / rate(bare_s):.3f}"
               "  (with validation, checkpoint and report)")
+        # per epoch: on a shared or throttled machine, a ratio is only as good as its epochs agree
+        print("  seconds per epoch: bare " + " ".join(f"{x:.1f}" for x in bare_s)
+              + " | trainable fit " + " ".join(f"{x:.1f}" for x in fit_s)
+              + " | whole " + " ".join(f"{x:.1f}" for x in whole_s))
 
 
 if __name__ == "__main__":
