@@ -91,7 +91,7 @@ def add_search_parser(sub, family: registry.Family) -> None:
                             "(default: imagenet)" if pretrained else argparse.SUPPRESS)
         p.add_argument("--precision", choices=PRECISIONS, default="auto",
                        help="the Keras dtype policy: auto is mixed_float16 on a GPU, mixed_bfloat16 on a CPU with "
-                            "AVX512-BF16 or AMX (about 1.8x faster there), else float32 (default: auto)")
+                            "AVX512-BF16 or AMX (about 1.3x faster there), else float32 (default: auto)")
     p.add_argument("--gpus-per-trial", type=non_negative_float, default=None, metavar="N",
                    help="GPUs each trial gets, fractions allowed (0.5: two trials per GPU); "
                         f"default: {'1 where the cluster has GPUs, else 0' if family.uses_gpu else '0'}")
