@@ -92,7 +92,8 @@ def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_p
     # the cnn asks for float32; the ResNets take auto (mixed_bfloat16 on a CPU with bf16)
     policy = "float32" if family == "cnn" else precision_policy("auto", on_gpu=False)
     result = run_cli(family, "--data", "demo:280", "--trials", 2, "--max-epochs", epochs, "--weights", "none",
-                     "--precision", "float32" if family == "cnn" else "auto", "--name", f"net-{family}", "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     "--precision", "float32" if family == "cnn" else "auto", "--name", f"net-{family}",
+                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
     assert result.code == 0, result.err
     assert "MLflow: mlflow ui" in result.out and "warning" not in result.out  # the Keras flavour logged too
     board = pd.read_csv(workdir["results"] / "leaderboard.csv")

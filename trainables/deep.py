@@ -91,7 +91,7 @@ def learning_rate_at(config: dict, epoch: int, max_epochs: int) -> float:
     if config.get("two_phase") and phase_of(config, epoch) == 2:
         lr *= float(config.get("backbone_lr_mult", 1.0))
     if config.get("lr_schedule", "constant") == "cosine":
-        lr *= 0.5 * (1 + math.cos(math.pi * min(epoch, max_epochs) / max_epochs))
+        lr *= 0.5 * (1 + math.cos(math.pi * epoch / max_epochs))
     return lr
 
 
@@ -164,8 +164,8 @@ def train(config: dict, data: Splits, settings: dict) -> None:
                 {
                     "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
                     "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
-                    "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds, "images_per_second": n_train / seconds,
-                    "node_id": node,
+                    "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds,
+                    "images_per_second": n_train / seconds, "node_id": node,
                 },
                 checkpoint=tune.Checkpoint.from_directory(folder),
             )
