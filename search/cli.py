@@ -78,6 +78,9 @@ def add_search_parser(sub, family: registry.Family) -> None:
     p.add_argument("--results-dir", default="results", metavar="DIR", help="Ray experiments and the leaderboard (default: results/)")
     p.add_argument("--models-dir", default="models", metavar="DIR", help="exported best models (default: models/)")
     p.add_argument("--searcher", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
+    p.add_argument("--warm-start", type=positive_int, nargs="?", const=3, default=None, metavar="K",
+                   help="evaluate first the K (default 3) best configurations of earlier searches of this family "
+                        "on the same data (from MLflow, else the leaderboard)")
     p.add_argument("--scheduler", choices=("asha", "none"), default="asha",
                    help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
     p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import time
 from datetime import datetime, timezone
@@ -44,6 +45,7 @@ def run(args) -> int:
         trial_settings = {"weights": weights, "max_epochs": fidelity["rungs"][-1], "precision": args.precision}
     meta = search_meta(args, family, data, name, fidelity)
     space = family.space()
+    points = first_points(args, family, data, results_dir, uri, say)
 
     from . import tuner as tuning
 
@@ -65,6 +67,7 @@ def run(args) -> int:
             searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
             gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
             time_budget_s=args.time_budget, verbose=args.verbose, fidelity=fidelity, trial_settings=trial_settings,
+            points_to_evaluate=points,
         )
         callbacks = [Progress(family.name, args.trials, fidelity["attr"], fidelity["rungs"][-1], time_budget_s=args.time_budget)]
         if tracker:
@@ -96,6 +99,23 @@ def run(args) -> int:
             import ray
 
             ray.shutdown()
+
+
+def first_points(args, family, data, results_dir: Path, uri: str | None, say) -> list[dict]:
+    """What the search evaluates before Optuna proposes: with --warm-start, the best
+    configurations of earlier searches; then the space's defaults (once)."""
+    defaults = dict(family.space().DEFAULTS)
+    if not args.warm_start:
+        return [defaults]
+    from . import warmstart
+
+    warm = warmstart.earlier_best(family, data.fingerprint, results_dir, uri if uri and tracking.is_remote(uri) else None,
+                                  args.warm_start)
+    if warm:
+        say(f"warm start: the {len(warm)} best configuration(s) of earlier {family.name} searches on this data come first")
+    else:
+        say(f"warm start: no finished {family.name} trial on this data in {results_dir} to start from")
+    return warm + ([defaults] if defaults not in warm else [])
 
 
 def search_meta(args, family, data, name: str, fidelity: dict) -> dict:
@@ -179,7 +199,9 @@ def export_best(family, best: dict, splits, data, args, name: str):
         model, source = best_checkpoint_model(best["_result"])
     else:
         print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
-        model, source = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": max(1, int(args.cpus_per_trial))}), None
+        # the trials are over: the refit may use every core of this machine
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        model, source = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": threads}), None
     fit_seconds = time.monotonic() - started
     scores = {split: metrics.report(splits.y(split), model.predict(splits.x(split)))
               for split in ("val", "test") if len(splits.index[split])}

@@ -34,6 +34,7 @@ class SearchSettings:
     trial_settings: dict | None = None  # more for the trainable (weights, max_epochs)
     time_budget_s: float | None = None
     verbose: bool = False
+    points_to_evaluate: list[dict] | None = None  # evaluated first, in order (default: the space's DEFAULTS)
 
 
 def start_ray(verbose: bool = False, address: str | None = None) -> bool:
@@ -119,7 +120,7 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
     # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
     # the ones TuneConfig hands down (ASHA still needs them there).
     searcher = OptunaSearch(space=space.space, metric=METRIC, mode=MODE, sampler=sampler,
-                            points_to_evaluate=[dict(space.DEFAULTS)])
+                            points_to_evaluate=s.points_to_evaluate or [dict(space.DEFAULTS)])
     deadline = time.time() + s.time_budget_s if s.time_budget_s else None
     searcher = BudgetedLimiter(searcher, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
     if s.scheduler == "asha":
@@ -136,7 +137,12 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
     trainable = tune.with_resources(trainable, resources)
     return tune.Tuner(
         trainable,
-        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s.trials, metric=METRIC, mode=MODE),
+        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s.trials, metric=METRIC, mode=MODE,
+                                    # A classical trial is seconds of work at its first rungs: a
+                                    # new worker process per trial (start-up, imports) would cost
+                                    # more than the fit. Networks keep one process per trial, so
+                                    # each trial's TensorFlow memory goes with it.
+                                    reuse_actors=not family.is_network),
         run_config=tune.RunConfig(
             name=s.name,
             storage_path=s.storage or str(s.results_dir.resolve()),

@@ -1,7 +1,8 @@
 """Random Forest: depth (None = unlimited), trees, features per split, leaf size, class
 weighting, and what it sees (HOG or raw pixels)."""
 
-FIDELITY = {"attr": "train_fraction", "rungs": (1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
+# as the svm's: 1/27, 1/9, 1/3, then all of train; ASHA keeps a third at each rung
+FIDELITY = {"attr": "train_fraction", "rungs": (1 / 27, 1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
 
 DEFAULTS = {
     "features": "hog",
@@ -13,6 +14,7 @@ DEFAULTS = {
     "max_features": 0.05,
     "min_samples_leaf": 1,
     "class_weight": "none",
+    "mirror": False,
 }
 
 
@@ -27,3 +29,5 @@ def space(trial):
     trial.suggest_float("max_features", 0.005, 0.3, log=True)
     trial.suggest_int("min_samples_leaf", 1, 16, log=True)
     trial.suggest_categorical("class_weight", ["none", "balanced", "balanced_subsample"])
+    # each training face also mirrored: twice the faces, about twice the fit
+    trial.suggest_categorical("mirror", [True, False])

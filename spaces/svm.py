@@ -1,31 +1,43 @@
-"""SVM on HOG: C and gamma on log scales, kernel, class weighting, HOG setting, PCA."""
+"""RBF SVM on HOG + PCA: HOG setting (one or two cell sizes), PCA size, mirrored faces,
+C and gamma on log scales centred where FER2013's good configurations are, class weighting.
 
-# Classical trials fit on nested subsets of train: 1/9, 1/3, then all of it.
-FIDELITY = {"attr": "train_fraction", "rungs": (1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
+What was cut, measured on the real FER2013 (2 cores): an RBF SVC without PCA on 900-5,000
+HOG dimensions (40+ minutes for one full fit); LinearSVC (far from convergence at its
+iteration limit, slow and weaker than RBF); PCA whitening (val 0.544 against 0.568 at
+the defaults' C and gamma).
+"""
 
+# Classical trials fit on nested subsets of train: 1/27 (about 950 faces, a second's
+# fit), 1/9, 1/3, then all of it; ASHA keeps a third at each rung.
+FIDELITY = {"attr": "train_fraction", "rungs": (1 / 27, 1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
+
+# The RBF SVC never sees more dimensions than this: PCA components are capped here.
+MAX_RBF_DIMS = 400
+
+# Measured on the real FER2013 (val / test): HOG 8/2/9 + PCA 200, C=3: 0.568 / 0.579;
+# HOG 6/3/9 + PCA 300, C=10, gamma x1.5: 0.587 / 0.600; the same with mirrored faces:
+# 0.601 / 0.609.
 DEFAULTS = {
-    "hog_cell": 8,
-    "hog_block": 2,
+    "hog_cells": "6",
+    "hog_block": 3,
     "hog_orientations": 9,
-    "pca": True,
-    "pca_components": 200,
-    "kernel": "rbf",
-    "C": 3.0,
-    "gamma_factor": 1.0,
+    "pca_components": 300,
+    "mirror": True,
+    "C": 10.0,
+    "gamma_factor": 1.5,
     "class_weight": "none",
 }
 
 
 def space(trial):
-    trial.suggest_categorical("hog_cell", [6, 8, 12])
-    trial.suggest_int("hog_block", 1, 3)
+    # HOG cell sizes in pixels; "8+12" appends the HOG of 12-pixel cells to that of 8
+    trial.suggest_categorical("hog_cells", ["6", "8", "6+12", "8+12", "8+6"])
+    trial.suggest_categorical("hog_block", [2, 3])
     trial.suggest_categorical("hog_orientations", [6, 9, 12])
-    if trial.suggest_categorical("pca", [True, False]):
-        # PCA makes RBF fits several times cheaper on the large HOG settings.
-        trial.suggest_int("pca_components", 32, 512, log=True)
-    kernel = trial.suggest_categorical("kernel", ["rbf", "linear"])
-    trial.suggest_float("C", 1e-2, 1e2, log=True)
-    if kernel == "rbf":
-        # a multiple of scikit-learn's gamma="scale" (see trainables/svm.py)
-        trial.suggest_float("gamma_factor", 0.05, 20.0, log=True)
+    trial.suggest_int("pca_components", 100, MAX_RBF_DIMS, log=True)
+    # each training face also mirrored: twice the faces, about 4x the fit
+    trial.suggest_categorical("mirror", [True, False])
+    trial.suggest_float("C", 1.0, 50.0, log=True)
+    # a multiple of scikit-learn's gamma="scale" (see trainables/svm.py)
+    trial.suggest_float("gamma_factor", 0.4, 4.0, log=True)
     trial.suggest_categorical("class_weight", ["none", "balanced"])

@@ -113,15 +113,16 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky
     for ch in children:
         status = ch.data.tags["fer_search.status"]
         assert ch.info.status == ("FAILED" if status == "failed" else "FINISHED")
-        assert "C" in ch.data.params and "hog_cell" in ch.data.params
+        assert "C" in ch.data.params and "hog_cells" in ch.data.params
         if status == "failed":
             assert "fails on purpose" in ch.data.tags["fer_search.error"]
             continue
         history = c.get_metric_history(ch.info.run_id, "val_accuracy")
         fractions = c.get_metric_history(ch.info.run_id, "train_fraction")
         assert [m.step for m in history] == list(range(1, len(history) + 1))
-        assert [m.value for m in fractions] == pytest.approx([1 / 9, 1 / 3, 1.0][: len(fractions)])
-        assert (status == "finished") == (len(history) == 3)
+        rungs = list(registry.get("svm").space().FIDELITY["rungs"])
+        assert [m.value for m in fractions] == pytest.approx(rungs[: len(fractions)])
+        assert (status == "finished") == (len(history) == len(rungs))
         assert len(ch.data.tags["fer_search.node"]) == 56  # Ray's node id
 
     # the end of the search, on the parent run

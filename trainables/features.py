@@ -43,18 +43,33 @@ def as_images(x) -> np.ndarray:
     return x
 
 
-def hog(images, orientations: int = 9, cell: int = 8, block: int = 2) -> np.ndarray:
-    """HOG of every image, (N, hog_size) float32: OpenCV's descriptor, one call per image."""
+def hog(images, orientations: int = 9, cell: int = 8, block: int = 2, cell2: int = 0) -> np.ndarray:
+    """HOG of every image, (N, hog_size) float32: OpenCV's descriptor, one call per image.
+
+    ``cell2`` > 0 appends the HOG of a second cell size (same block and orientations):
+    fine and coarse gradients together, measured on FER2013 as half a point of val.
+    """
     images = as_images(images)
-    desc = _descriptor(orientations, cell, block)
-    out = np.empty((len(images), hog_size(orientations, cell, block)), np.float32)
-    for i, img in enumerate(images):
-        out[i] = desc.compute(img).ravel()
-    return out
+    cells = [cell] + ([cell2] if cell2 else [])
+    parts = []
+    for c in cells:
+        desc = _descriptor(orientations, c, block)
+        out = np.empty((len(images), hog_size(orientations, c, block)), np.float32)
+        for i, img in enumerate(images):
+            out[i] = desc.compute(img).ravel()
+        parts.append(out)
+    return parts[0] if len(parts) == 1 else np.hstack(parts)
 
 
-def cached_hog(images, fingerprint: str, cache_dir: str | Path, orientations: int, cell: int, block: int) -> np.ndarray:
-    """``hog`` of a whole source, computed once per node and setting, then memory-mapped.
+def mirror(images) -> np.ndarray:
+    """Each face flipped left to right: an expression reads the same mirrored."""
+    return np.ascontiguousarray(as_images(images)[:, :, ::-1])
+
+
+def cached_hog(images, fingerprint: str, cache_dir: str | Path, orientations: int, cell: int, block: int,
+               cell2: int = 0, mirrored: bool = False) -> np.ndarray:
+    """``hog`` of a whole source (or of its mirrored faces), computed once per node and
+    setting, then memory-mapped.
 
     A file lock makes concurrent trials with the same setting wait for one computation
     instead of all doing it.
@@ -63,32 +78,34 @@ def cached_hog(images, fingerprint: str, cache_dir: str | Path, orientations: in
 
     folder = Path(cache_dir) / "features" / fingerprint
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"hog-o{orientations}-c{cell}-b{block}.npy"
+    name = f"hog-o{orientations}-c{cell}-b{block}" + (f"-c{cell2}" if cell2 else "") + ("-mirrored" if mirrored else "")
+    path = folder / f"{name}.npy"
     with FileLock(str(path) + ".lock"):
         if not path.exists():
             tmp = path.with_suffix(".tmp.npy")
-            np.save(tmp, hog(images, orientations, cell, block))
+            np.save(tmp, hog(mirror(images) if mirrored else images, orientations, cell, block, cell2))
             tmp.replace(path)
     features = np.load(path, mmap_mode="r")
     if features.shape[0] != len(images):  # a stale file from another source with a clashing name
         path.unlink()
-        return cached_hog(images, fingerprint, cache_dir, orientations, cell, block)
+        return cached_hog(images, fingerprint, cache_dir, orientations, cell, block, cell2, mirrored)
     return features
 
 
 class HogFeatures(TransformerMixin, BaseEstimator):
     """Pipeline step: images -> HOG. Stateless, so it counts as fitted from the start."""
 
-    def __init__(self, orientations: int = 9, cell: int = 8, block: int = 2):
+    def __init__(self, orientations: int = 9, cell: int = 8, block: int = 2, cell2: int = 0):
         self.orientations = orientations
         self.cell = cell
         self.block = block
+        self.cell2 = cell2
 
     def fit(self, x, y=None):
         return self
 
     def transform(self, x):
-        return hog(x, self.orientations, self.cell, self.block)
+        return hog(x, self.orientations, self.cell, self.block, self.cell2)
 
     def __sklearn_is_fitted__(self):
         return True
@@ -108,9 +125,12 @@ class PixelFeatures(TransformerMixin, BaseEstimator):
 
 
 def hog_params(config: dict) -> dict:
-    """The HogFeatures arguments named by a trial config's hog_* keys."""
+    """The HogFeatures arguments named by a trial config's hog_* keys: ``hog_cell``, or
+    ``hog_cells`` naming one or two cell sizes ("8" or "8+12")."""
+    cells = str(config.get("hog_cells", config.get("hog_cell", HOG_DEFAULTS["hog_cell"]))).split("+")
     return {
         "orientations": int(config.get("hog_orientations", HOG_DEFAULTS["hog_orientations"])),
-        "cell": int(config.get("hog_cell", HOG_DEFAULTS["hog_cell"])),
+        "cell": int(cells[0]),
         "block": int(config.get("hog_block", HOG_DEFAULTS["hog_block"])),
+        "cell2": int(cells[1]) if len(cells) > 1 else 0,
     }

@@ -7,14 +7,15 @@ from sklearn.pipeline import Pipeline
 
 from .classical import fit_all, fit_on_rungs
 from .data import Splits
-from .features import HogFeatures, PixelFeatures, cached_hog, hog_params
+from .features import HogFeatures, PixelFeatures, cached_hog, hog_params, mirror
 
 
-def features(config: dict, splits: Splits):
+def features(config: dict, splits: Splits, mirrored: bool = False):
     if config.get("features", "hog") == "pixels":
         # uint8 view, no copy: the forest converts only the rows it fits on to float32
-        return splits.images.reshape(len(splits.images), -1)
-    return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config))
+        images = mirror(splits.images) if mirrored else splits.images
+        return images.reshape(len(images), -1)
+    return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config), mirrored=mirrored)
 
 
 def fit(config: dict, x, y, settings: dict) -> RandomForestClassifier:

@@ -1,8 +1,11 @@
-"""Support vector machine on standardised HOG features, with an optional PCA.
+"""RBF support vector machine on standardised HOG features reduced by PCA.
 
 ``gamma_factor`` scales scikit-learn's ``gamma="scale"`` (1 / (n_features * variance))
 instead of naming gamma outright: the right gamma moves with the HOG setting and the PCA
 size, the right factor much less, so one log range serves every setting.
+
+PCA is always there: an RBF SVC on the raw 900-5,000 HOG dimensions fitted the full
+train split in 40+ minutes, against about 20 s on 200 components (oneDAL).
 """
 
 from __future__ import annotations
@@ -10,31 +13,26 @@ from __future__ import annotations
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, LinearSVC
 
+from . import fast_svc
 from .classical import fit_all, fit_on_rungs
 from .data import Splits
 from .features import HogFeatures, cached_hog, hog_params
 
 
-def features(config: dict, splits: Splits):
-    return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config))
+def features(config: dict, splits: Splits, mirrored: bool = False):
+    return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config), mirrored=mirrored)
 
 
 def fit(config: dict, x, y, settings: dict) -> Pipeline:
-    steps = [("scale", StandardScaler())]
-    if config.get("pca"):
-        n = min(int(config["pca_components"]), x.shape[1], len(x))
-        steps.append(("pca", PCA(n_components=n, random_state=settings["seed"])))
-    prep = Pipeline(steps)
-    xt = prep.fit_transform(x)
+    n = min(int(config.get("pca_components", 200)), x.shape[1], len(x))
+    steps = [("scale", StandardScaler()),
+             ("pca", PCA(n_components=n, whiten=bool(config.get("pca_whiten", False)), random_state=settings["seed"]))]
+    xt = Pipeline(steps).fit_transform(x)
     class_weight = None if config.get("class_weight", "none") == "none" else config["class_weight"]
-    if config.get("kernel", "rbf") == "linear":
-        svm = LinearSVC(C=config["C"], class_weight=class_weight, max_iter=5000, random_state=settings["seed"])
-    else:
-        gamma = config.get("gamma_factor", 1.0) / (xt.shape[1] * max(float(xt.var()), 1e-12))
-        svm = SVC(C=config["C"], kernel="rbf", gamma=gamma, class_weight=class_weight, cache_size=500)
-    svm.fit(xt, y)
+    gamma = config.get("gamma_factor", 1.0) / (xt.shape[1] * max(float(xt.var()), 1e-12))
+    svm = fast_svc.fit(xt, y, C=config["C"], gamma=gamma, class_weight=class_weight,
+                       threads=settings.get("threads", 1), backend=settings.get("svc_backend", "auto"))
     return Pipeline(steps + [("svm", svm)])
 
 
@@ -44,6 +42,8 @@ def train(config: dict, data: Splits, settings: dict) -> None:
 
 
 def final_model(config: dict, data: Splits, settings: dict) -> Pipeline:
-    """Refit on the whole train split; the pipeline takes raw (N, 48, 48) images."""
+    """Refit on the whole train split; the pipeline takes raw (N, 48, 48) images and holds
+    scikit-learn's own classes only (see ``fast_svc``)."""
     fitted = fit_all(config, data, settings, features, fit)
-    return Pipeline([("hog", HogFeatures(**hog_params(config)))] + fitted.steps)
+    steps = fitted.steps[:-1] + [("svm", fast_svc.as_sklearn(fitted.steps[-1][1]))]
+    return Pipeline([("hog", HogFeatures(**hog_params(config)))] + steps)

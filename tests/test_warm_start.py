@@ -1,0 +1,73 @@
+"""--warm-start: the best configurations of earlier searches run first, in the space's types."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from search import leaderboard, registry, warmstart
+from spaces import rf as rf_space
+from spaces import svm as svm_space
+from tests.conftest import TINY_DEMO, run_cli
+
+
+def test_conform_takes_the_leaderboards_text_back_into_the_spaces_types():
+    # as a CSV or MLflow gives them back: booleans and numbers as text or floats
+    params = {**{k: str(v) for k, v in svm_space.DEFAULTS.items()}, "pca_components": 250.0}
+    assert warmstart.conform(svm_space, params) == svm_space.DEFAULTS
+    assert warmstart.conform(rf_space, {**rf_space.DEFAULTS, "max_depth": None}) == rf_space.DEFAULTS
+
+
+@pytest.mark.parametrize("change", [
+    {"kernel": "linear"},  # a parameter the space no longer has is harmless only when the rest fits
+    {"C": 1e4},  # out of range now
+    {"hog_cells": "4"},  # a choice that was cut
+])
+def test_conform_refuses_what_the_space_cannot_propose(change):
+    params = {**svm_space.DEFAULTS, **change}
+    expected_ok = set(change) == {"kernel"}
+    assert (warmstart.conform(svm_space, params) is not None) == expected_ok
+
+
+def test_conform_refuses_a_missing_parameter():
+    params = dict(svm_space.DEFAULTS)
+    del params["mirror"]
+    assert warmstart.conform(svm_space, params) is None
+
+
+def trial_configs_in_order(experiment):
+    """Each trial's config, in the order Ray Tune created the trials."""
+    trials = []
+    for folder in experiment.glob("train_*"):
+        index = int(folder.name.split("_")[2])
+        trials.append((index, json.loads((folder / "params.json").read_text())))
+    return [config for _, config in sorted(trials, key=lambda t: t[0])]
+
+
+@pytest.mark.slow
+def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, workdir):
+    common = ("--data", TINY_DEMO, "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+    first = run_cli("rf", "--trials", 5, "--seed", 1, "--name", "first", *common)
+    assert first.code == 0, first.err
+    board = leaderboard.read_file(workdir["results"])  # as written: "None" is a depth, not a missing value
+    finished = board[(board["search"] == "first") & (board["status"] == "finished")].sort_values("val_accuracy", ascending=False)
+    assert len(finished) >= 2
+
+    second = run_cli("rf", "--trials", 3, "--seed", 2, "--name", "second", "--warm-start", 2, *common)
+    assert second.code == 0, second.err
+    assert "warm start: the 2 best configuration(s)" in second.out
+    order = trial_configs_in_order(workdir["results"] / "second")
+    family = registry.get("rf")
+    expected = [warmstart.conform(family.space(), {k[len("param_"):]: (None if v == "None" else v)
+                                                   for k, v in row.items() if k.startswith("param_") and pd.notna(v)})
+                for _, row in finished.head(2).iterrows()]
+    assert order[:2] == expected
+    if rf_space.DEFAULTS not in expected:  # the defaults still run, once, after them
+        assert order[2] == rf_space.DEFAULTS
+
+
+def test_warm_start_with_nothing_earlier_says_so(ray_local, workdir):
+    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 1, "--scheduler", "none", "--warm-start", "--no-tracking",
+                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+    assert result.code == 0, result.err
+    assert "warm start: no finished svm trial on this data" in result.out
