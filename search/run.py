@@ -187,7 +187,8 @@ def pick_best(rows: list[dict]) -> dict | None:
 
 
 def export_best(family, best: dict, splits, data, args, name: str):
-    """Refit the best configuration on all of train, score it, export it if it is the best yet.
+    """The best configuration fitted on all of train (the best trial's own fit, else a
+    refit), scored, and exported if it is the best yet.
 
     An existing ``<family>_best`` model trained on the same data and split is replaced
     only by one at least as good on val: a short search never buries a long one's model.
@@ -198,10 +199,12 @@ def export_best(family, best: dict, splits, data, args, name: str):
     if family.is_network:
         model, source = best_checkpoint_model(best["_result"])
     else:
-        print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
-        # the trials are over: the refit may use every core of this machine
-        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-        model, source = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": threads}), None
+        model, source = trial_model(best["_result"]), None
+        if model is None:  # the trial left no model (an older search, or not at full fidelity)
+            print(f"refitting the best configuration on all {len(splits.index['train'])} training images ...", flush=True)
+            # the trials are over: the refit may use every core of this machine
+            threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            model = family.trainable().final_model(config, splits, {"seed": args.seed, "threads": threads})
     fit_seconds = time.monotonic() - started
     scores = {split: metrics.report(splits.y(split), model.predict(splits.x(split)))
               for split in ("val", "test") if len(splits.index[split])}
@@ -216,7 +219,7 @@ def export_best(family, best: dict, splits, data, args, name: str):
         },
         "search": name,
         "trial_id": best["trial_id"],
-        "refit_seconds": round(fit_seconds, 2),
+        "refit_seconds": round(fit_seconds, 2),  # reading the trial's model, or the refit
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": shlex.join(["python", "-m", "search", *args.argv]),
         "model_file": str(path),
@@ -235,6 +238,18 @@ def export_best(family, best: dict, splits, data, args, name: str):
         shutil.rmtree(source.parent, ignore_errors=True)
     card["written"] = better
     return card, model
+
+
+def trial_model(result):
+    """The model a classical trial fitted on all of train, from its checkpoint; None when
+    it left none. Read through the same trusted-type check as any exported file."""
+    from trainables.classical import FITTED_MODEL
+
+    if result.checkpoint is None:
+        return None
+    with result.checkpoint.as_directory() as folder:  # fetched from a bucket where it lives in one
+        path = Path(folder) / FITTED_MODEL
+        return models.load(path) if path.exists() else None
 
 
 def best_checkpoint_model(result):

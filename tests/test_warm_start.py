@@ -13,7 +13,7 @@ from tests.conftest import TINY_DEMO, run_cli
 
 def test_conform_takes_the_leaderboards_text_back_into_the_spaces_types():
     # as a CSV or MLflow gives them back: booleans and numbers as text or floats
-    params = {**{k: str(v) for k, v in svm_space.DEFAULTS.items()}, "pca_components": 250.0}
+    params = {**{k: str(v) for k, v in svm_space.DEFAULTS.items()}, "pca_components": float(svm_space.DEFAULTS["pca_components"])}
     assert warmstart.conform(svm_space, params) == svm_space.DEFAULTS
     assert warmstart.conform(rf_space, {**rf_space.DEFAULTS, "max_depth": None}) == rf_space.DEFAULTS
 

@@ -32,13 +32,17 @@ def fit(config: dict, x, y, settings: dict) -> RandomForestClassifier:
     return forest.fit(x, y)
 
 
+def exported(config: dict, forest: RandomForestClassifier) -> Pipeline:
+    """The exportable pipeline: it takes raw (N, 48, 48) images."""
+    step = PixelFeatures() if config.get("features", "hog") == "pixels" else HogFeatures(**hog_params(config))
+    return Pipeline([("features", step), ("forest", forest)])
+
+
 def train(config: dict, data: Splits, settings: dict) -> None:
     """The Ray Tune trainable: one fit per fidelity rung, one report each."""
-    fit_on_rungs(config, data, settings, features, fit)
+    fit_on_rungs(config, data, settings, features, fit, exported)
 
 
 def final_model(config: dict, data: Splits, settings: dict) -> Pipeline:
-    """Refit on the whole train split; the pipeline takes raw (N, 48, 48) images."""
-    forest = fit_all(config, data, settings, features, fit)
-    step = PixelFeatures() if config.get("features", "hog") == "pixels" else HogFeatures(**hog_params(config))
-    return Pipeline([("features", step), ("forest", forest)])
+    """Refit on the whole train split, as the trial's last rung did."""
+    return exported(config, fit_all(config, data, settings, features, fit))

@@ -36,14 +36,18 @@ def fit(config: dict, x, y, settings: dict) -> Pipeline:
     return Pipeline(steps + [("svm", svm)])
 
 
+def exported(config: dict, fitted: Pipeline) -> Pipeline:
+    """The exportable pipeline of a fitted one: it takes raw (N, 48, 48) images and holds
+    scikit-learn's own classes only (see ``fast_svc``)."""
+    steps = fitted.steps[:-1] + [("svm", fast_svc.as_sklearn(fitted.steps[-1][1]))]
+    return Pipeline([("hog", HogFeatures(**hog_params(config)))] + steps)
+
+
 def train(config: dict, data: Splits, settings: dict) -> None:
     """The Ray Tune trainable: one fit per fidelity rung, one report each."""
-    fit_on_rungs(config, data, settings, features, fit)
+    fit_on_rungs(config, data, settings, features, fit, exported)
 
 
 def final_model(config: dict, data: Splits, settings: dict) -> Pipeline:
-    """Refit on the whole train split; the pipeline takes raw (N, 48, 48) images and holds
-    scikit-learn's own classes only (see ``fast_svc``)."""
-    fitted = fit_all(config, data, settings, features, fit)
-    steps = fitted.steps[:-1] + [("svm", fast_svc.as_sklearn(fitted.steps[-1][1]))]
-    return Pipeline([("hog", HogFeatures(**hog_params(config)))] + steps)
+    """Refit on the whole train split, as the trial's last rung did."""
+    return exported(config, fit_all(config, data, settings, features, fit))
