@@ -1,4 +1,4 @@
-"""Training images per second: our network trainable (inside a real Ray Tune trial) against
+"""training: training images per second of our network trainable (inside a real Ray Tune trial) against
 a bare ``model.fit`` of the same model, batch and data, in one run on one machine.
 
 The trainable's figure is its own per-epoch ``model.fit`` time plus what it adds around
@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 
-from _common import ROOT, parser
+from .common import ROOT, Context, figure
 
 CONFIGS = {
     "cnn": {"backbone": "cnn", "depth": 4, "width": 32, "optimizer": "adam", "learning_rate": 1e-3,
@@ -73,41 +73,42 @@ def trainable(family: str, data: str, limit: int, epochs: int, threads: int,
     return frame["epoch_seconds"].tolist(), frame["time_this_iter_s"].tolist()
 
 
+def run(ctx: Context) -> dict:
+    limit, epochs = (300, 2) if ctx.quick else (6000, 3)
+    threads, precision = 2, "auto"
+    figures, details = [], {}
+    for family in ("cnn",) if ctx.quick else ("cnn", "resnet50"):
+        out = subprocess.run([sys.executable, "-m", "bench.training", "--bare", family, "--data", ctx.data,
+                              "--train-limit", str(limit), "--epochs", str(epochs), "--threads", str(threads),
+                              "--precision", precision], capture_output=True, text=True, cwd=ROOT)
+        if out.returncode:
+            raise RuntimeError(out.stderr[-3000:])
+        bare_s = json.loads(out.stdout.strip().splitlines()[-1])
+        fit_s, whole_s = trainable(family, ctx.data, limit, epochs, threads, precision)
+        n = len(splits(ctx.data, limit).index["train"])  # the limit may exceed the split
+
+        def rate(secs, n=n):  # images per second over the epochs after the first (graph tracing)
+            return n * len(secs[1:]) / sum(secs[1:])
+
+        peer = f"a bare model.fit ({precision}, {threads} threads)"
+        figures.append(figure(f"{family}: training images/s, the trial's model.fit", rate(fit_s), rate(bare_s), peer, "images/s"))
+        figures.append(figure(f"{family}: training images/s, whole epochs (validation, checkpoint, report)",
+                              rate(whole_s), rate(bare_s), peer, "images/s"))
+        details[family] = {"images": n, "epochs": epochs, "bare_s": bare_s, "fit_s": fit_s, "whole_s": whole_s}
+    return {"figures": figures, "details": details}
+
+
 def main():
-    p = parser(__doc__)
-    p.add_argument("--families", default="cnn,resnet50")
+    """The bare side, in its own process (``python -m bench.training --bare FAMILY ...``)."""
+    p = argparse.ArgumentParser()
+    p.add_argument("--bare", metavar="FAMILY", required=True)
+    p.add_argument("--data", required=True)
     p.add_argument("--train-limit", type=int, default=3000)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--precision", default="auto", help="the dtype policy of both sides (default: auto, as a search)")
-    p.add_argument("--bare", metavar="FAMILY", help=argparse.SUPPRESS)  # the bare side, in its own process
+    p.add_argument("--precision", default="auto")
     args = p.parse_args()
-    if args.bare:
-        print(json.dumps(bare(args.bare, args.data, args.train_limit, args.epochs, args.threads, args.precision)))
-        return
-    for family in args.families.split(","):
-        out = subprocess.run([sys.executable, __file__, "--bare", family, "--data", args.data, "--train-limit",
-                              str(args.train_limit), "--epochs", str(args.epochs), "--threads", str(args.threads),
-                              "--precision", args.precision], capture_output=True, text=True, cwd=ROOT)
-        if out.returncode:
-            raise SystemExit(out.stderr[-3000:])
-        bare_s = json.loads(out.stdout.strip().splitlines()[-1])
-        fit_s, whole_s = trainable(family, args.data, args.train_limit, args.epochs, args.threads, args.precision)
-        n = len(splits(args.data, args.train_limit).index["train"])  # the limit may exceed the split
-
-        def rate(secs, n=n):  # images per second over the epochs after the first
-            return n * len(secs[1:]) / sum(secs[1:])
-
-        print(f"{family}: {n} images, batch {CONFIGS[family]['batch_size']}, {args.epochs} epochs, "
-              f"{args.threads} threads, precision {args.precision}")
-        print(f"  bare model.fit:          {rate(bare_s):7.1f} images/s")
-        print(f"  trainable, fit only:     {rate(fit_s):7.1f} images/s   ratio {rate(fit_s) / rate(bare_s):.3f}")
-        print(f"  trainable, whole epochs: {rate(whole_s):7.1f} images/s   ratio {rate(whole_s) / rate(bare_s):.3f}"
-              "  (with validation, checkpoint and report)")
-        # per epoch: on a shared or throttled machine, a ratio is only as good as its epochs agree
-        print("  seconds per epoch: bare " + " ".join(f"{x:.1f}" for x in bare_s)
-              + " | trainable fit " + " ".join(f"{x:.1f}" for x in fit_s)
-              + " | whole " + " ".join(f"{x:.1f}" for x in whole_s))
+    print(json.dumps(bare(args.bare, args.data, args.train_limit, args.epochs, args.threads, args.precision)))
 
 
 if __name__ == "__main__":

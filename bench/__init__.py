@@ -1,0 +1,1 @@
+"""Benchmarks against the peers: ``python -m bench`` (see ``__main__``)."""

@@ -1,0 +1,74 @@
+"""overhead: what a search costs beyond its trials. A search of trials that each wait a
+fixed time, through our engine (Ray Tune + OptunaSearch + our callbacks, 2 at a time),
+against the same objective in plain Optuna (``study.optimize``, 2 threads): the share of
+the trial slots' wall time spent inside trial code, and trials per minute."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from .common import Context, figure
+
+
+def ours(ctx: Context, trials: int, seconds: float) -> float:
+    """Wall seconds of tuner.fit() for ``trials`` trials of ``seconds`` each, 2 at a time."""
+    import cloudpickle
+
+    import bench.busy
+    from search import tuner as tuning
+    from search.progress import Progress
+    from search.registry import Family
+
+    cloudpickle.register_pickle_by_value(bench.busy)  # workers need not find the bench package
+    family = Family("busy", "waits", "bench.busy", "bench.busy", "skops")
+    started_ray = tuning.start_ray()
+    try:
+        _, splits = ctx.splits(train_limit=200)
+        with tempfile.TemporaryDirectory() as tmp:
+            s = tuning.SearchSettings(name="overhead", trials=trials, seed=ctx.seed, results_dir=Path(tmp),
+                                      scheduler="none", fidelity=bench.busy.FIDELITY, trial_settings={"seconds": seconds})
+            callbacks = [Progress("busy", trials, "step", 1, interval=3600)]  # as a search has it (stdout)
+            tuner = tuning.build_tuner(family, splits, s, callbacks)
+            started = time.perf_counter()
+            results = tuner.fit()
+            wall = time.perf_counter() - started
+        assert sum(r.error is None for r in results) == trials, "a busy trial failed"
+        return wall
+    finally:
+        cloudpickle.unregister_pickle_by_value(bench.busy)
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+def plain_optuna(ctx: Context, trials: int, seconds: float) -> float:
+    import optuna
+
+    import bench.busy
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=ctx.seed))
+    study.enqueue_trial(bench.busy.DEFAULTS)
+    started = time.perf_counter()
+    study.optimize(lambda t: bench.busy.objective(t.suggest_float("x", 0.0, 1.0), seconds), n_trials=trials, n_jobs=2)
+    return time.perf_counter() - started
+
+
+def run(ctx: Context) -> dict:
+    trials, seconds = (6, 2.0) if ctx.quick else (24, 5.0)
+    walls = {"ours": [], "optuna": []}
+    for _ in range(1 if ctx.quick else 2):  # interleaved
+        walls["ours"].append(ours(ctx, trials, seconds))
+        walls["optuna"].append(plain_optuna(ctx, trials, seconds))
+    ours_wall, optuna_wall = min(walls["ours"]), min(walls["optuna"])
+    inside = trials * seconds / 2  # two slots
+
+    return {"figures": [
+        figure(f"share of slot time inside {seconds:.0f}-second trials", inside / ours_wall, inside / optuna_wall,
+               "plain Optuna, 2 threads", "share"),
+        figure(f"trials per minute ({seconds:.0f}-second trials, 2 at a time)", 60 * trials / ours_wall,
+               60 * trials / optuna_wall, "plain Optuna, 2 threads", "trials/min"),
+    ], "details": {"trials": trials, "seconds_per_trial": seconds, "walls_s": walls}}

@@ -1,0 +1,47 @@
+"""``python -m bench --quick``: every benchmark writes its figures, each beside its peer
+with a ratio (the values are the benchmark's business, not the tests')."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+
+from bench.__main__ import BENCHMARKS
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+
+def test_quick_bench_writes_every_figure_beside_its_peer(tmp_path):
+    out = tmp_path / "bench"
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    proc = subprocess.run([sys.executable, "-m", "bench", "--quick", "--data", "demo:1000", "--out", str(out)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in BENCHMARKS:
+        result = json.loads((out / f"{name}.json").read_text())
+        assert "error" not in result, result.get("error")
+        assert result["machine"]["cores"] >= 1 and result["machine"]["versions"]["scikit-learn"]
+        assert result["figures"], f"{name} measured nothing"
+        for f in result["figures"]:
+            assert {"name", "ours", "peer", "peer_name", "ratio", "unit", "better"} <= set(f), f
+            assert f["peer_name"] and f["better"] in ("higher", "lower")
+            assert f["peer"] is not None and not math.isnan(f["ratio"]), f
+    search = json.loads((out / "search.json").read_text())
+    for family in ("svm", "rf"):
+        methods = search["families"][family]["methods"]
+        assert set(methods) == {"fer-search", "halving", "randomized", "optuna"}
+        assert all(m["best_val"] is not None and m["test"] is not None for m in methods.values())
+        assert (out / f"search-{family}.png").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert "| benchmark | figure | ours | peer |" in report and "search-svm.png" in report
+    assert report.count("\n| ") >= sum(len(json.loads((out / f"{n}.json").read_text())["figures"]) for n in BENCHMARKS)
+
+
+def test_an_unknown_benchmark_is_one_line(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "bench", "--only", "nope", "--out", str(tmp_path)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 2 and "unknown benchmark(s) nope" in proc.stderr
