@@ -91,6 +91,8 @@ def run(args) -> int:
             best["model"] = exported["model_file"] if exported["written"] else None
         if tracker:
             tracker.finish_search(best, exported, model, splits, rows, space)
+        if not family.is_network:
+            remove_trial_models(rows)
         board = write_leaderboard(results_dir, name, rows, tracker)
         summarize(say, family, rows, best, exported, board, wall, tracker)
         return 0 if best is not None else 1
@@ -250,6 +252,19 @@ def trial_model(result):
     with result.checkpoint.as_directory() as folder:  # fetched from a bucket where it lives in one
         path = Path(folder) / FITTED_MODEL
         return models.load(path) if path.exists() else None
+
+
+def remove_trial_models(rows: list[dict]) -> None:
+    """The classical trials' fitted models (tens of MB each) once the best is exported: a
+    long search would otherwise keep one per trial that reached all of train."""
+    from trainables.classical import FITTED_MODEL
+
+    for row in rows:
+        for checkpoint, _ in row["_result"].best_checkpoints or []:
+            try:  # the checkpoint's own filesystem: local, or the bucket of --storage
+                checkpoint.filesystem.delete_file(f"{checkpoint.path}/{FITTED_MODEL}")
+            except (FileNotFoundError, OSError):
+                pass
 
 
 def best_checkpoint_model(result):

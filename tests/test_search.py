@@ -33,6 +33,7 @@ def test_family_contract(ray_local, workdir, family, tmp_path):
     result = search(family, workdir, "--name", f"contract-{family}")
     assert result.code == 0, result.err
     assert "refitting" not in result.out  # the best trial's own fit on all of train is exported
+    assert not list((workdir["results"] / f"contract-{family}").rglob("model.skops"))  # and the trials' copies go
 
     # every trial reported the shared keys at each rung it reached, rungs in order
     rungs = list(registry.get(family).space().FIDELITY["rungs"])
