@@ -31,7 +31,8 @@ def run(ctx: Context) -> dict:
         for fraction in rungs:
             rows = order[: subset_size(len(train), fraction, 7)]
             prep = StandardScaler().fit(x_all[rows])
-            pca = PCA(config["pca_components"], random_state=0).fit(prep.transform(x_all[rows]))
+            n = min(config["pca_components"], len(rows), x_all.shape[1])  # as trainables.svm.fit caps it
+            pca = PCA(n, random_state=0).fit(prep.transform(x_all[rows]))
             x, xv = pca.transform(prep.transform(x_all[rows])), pca.transform(prep.transform(x_all[val]))
             gamma = 1.0 / (x.shape[1] * x.var())
             models = {}
