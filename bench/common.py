@@ -14,7 +14,7 @@ import platform
 import statistics
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -29,7 +29,6 @@ class Context:
     out: Path  # results/bench
     cache_dir: Path
     seed: int = 0
-    log: list = field(default_factory=list)
 
     @property
     def real(self) -> bool:
