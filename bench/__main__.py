@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
 import tempfile
 import time
@@ -45,8 +44,9 @@ def main(argv=None) -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         p.error(f"unknown benchmark(s) {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from search import environment
+
+    environment.configure()  # as the CLI does, before Ray or TensorFlow is imported
     data = args.data or ("demo:3000" if args.quick else default_data())
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as tmp:
         ctx = Context(data=data, quick=args.quick, out=args.out, cache_dir=(args.cache_dir or Path(tmp) / "cache").resolve())

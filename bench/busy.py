@@ -6,7 +6,9 @@ whatever else the wall clock shows is the search system's own cost.
 
 import time
 
-FIDELITY = {"attr": "step", "rungs": (1,), "reduction_factor": 3}
+from spaces.fidelity import Fidelity
+
+FIDELITY = Fidelity("step", (1,), 3)
 DEFAULTS = {"x": 0.5}
 
 

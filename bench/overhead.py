@@ -17,19 +17,19 @@ def ours(ctx: Context, trials: int, seconds: float) -> float:
     import cloudpickle
 
     import bench.busy
-    from search import tuner as tuning
-    from search.progress import Progress
+    from search.engine import tuner as tuning
+    from search.engine.progress import Progress
     from search.registry import Family
 
     cloudpickle.register_pickle_by_value(bench.busy)  # workers need not find the bench package
-    family = Family("busy", "waits", "bench.busy", "bench.busy", "skops")
+    family = Family("busy", "waits", "bench.busy", "bench.busy")
     started_ray = tuning.start_ray()
     try:
         _, splits = ctx.splits(train_limit=200)
         with tempfile.TemporaryDirectory() as tmp:
             s = tuning.SearchSettings(name="overhead", trials=trials, seed=ctx.seed, results_dir=Path(tmp),
                                       scheduler="none", fidelity=bench.busy.FIDELITY, trial_settings={"seconds": seconds})
-            callbacks = [Progress("busy", trials, "step", 1, interval=3600)]  # as a search has it (stdout)
+            callbacks = [Progress("busy", trials, bench.busy.FIDELITY, interval=3600)]  # as a search has it (stdout)
             tuner = tuning.build_tuner(family, splits, s, callbacks)
             started = time.perf_counter()
             results = tuner.fit()

@@ -24,7 +24,7 @@ def run(ctx: Context) -> dict:
     x_all = svm.features(config, splits)
     train, val = splits.index["train"], splits.index["val"]
     order = train[nested_order(splits.labels[train], ctx.seed)]
-    rungs = space.FIDELITY["rungs"][-2:] if ctx.quick else space.FIDELITY["rungs"]
+    rungs = space.FIDELITY.rungs[-2:] if ctx.quick else space.FIDELITY.rungs
     repeats = 1 if ctx.quick else 2
     figures, details = [], []
     for threads in (1, 2):

@@ -1,8 +1,14 @@
-"""The model families: name -> (space, trainable, fidelity, exporter).
+"""The model families, each described as the driver needs it: name -> Family.
+
+A family says what it is (classical or network), where its space and trainable live, its
+fidelity, how its model is stored (``model_format``, a name in
+``stores.models.FORMATS``), whether it starts from pretrained weights and which file
+those are. The driver asks these questions and never tests a family's name.
 
 Modules are named, not imported: an ``svm`` search never imports TensorFlow, and the CLI
-lists families without importing any of them. Adding a family is one module in
-``spaces/``, one in ``trainables/`` and one line here.
+lists families without importing any of them. Adding a classical family is one module in
+``spaces/``, one in ``trainables/`` and one line here; adding a pretrained network is one
+space module and one line in ``trainables/backbones.py``.
 """
 
 from __future__ import annotations
@@ -11,7 +17,10 @@ import importlib
 from dataclasses import dataclass
 from types import ModuleType
 
+from trainables.backbones import BACKBONES
 from trainables.errors import FerSearchError
+
+CLASSICAL, NETWORK = "classical", "network"
 
 
 @dataclass(frozen=True)
@@ -19,10 +28,10 @@ class Family:
     name: str
     summary: str
     space_module: str  # space(trial), DEFAULTS, FIDELITY
-    trainable_module: str  # train(config, data, settings), final_model(config, data, settings)
-    exporter: str  # "skops" for scikit-learn pipelines
+    trainable_module: str  # train(config, data, settings); a classical one also final_model(...)
+    kind: str = CLASSICAL  # CLASSICAL: scikit-learn on features; NETWORK: Keras, trained by epochs
+    weights_file: str | None = None  # a pretrained network's ImageNet weights (Keras' cache name)
     cpus_per_trial: int = 1
-    uses_gpu: bool = False  # a deep family asks for a GPU per trial where the cluster has one
 
     def space(self) -> ModuleType:
         return importlib.import_module(self.space_module)
@@ -32,31 +41,38 @@ class Family:
 
     @property
     def is_network(self) -> bool:
-        return self.exporter == "keras"
-
-    def fidelity(self, max_epochs: int | None = None) -> dict:
-        """The space's fidelity; for networks, its epochs bounded by --max-epochs."""
-        fidelity = dict(self.space().FIDELITY)
-        if fidelity.get("epochs") and max_epochs:
-            fidelity["rungs"] = (1, max_epochs)
-        return fidelity
+        return self.kind == NETWORK
 
     @property
-    def model_suffix(self) -> str:
-        return {"skops": ".skops", "keras": ".keras"}[self.exporter]
+    def uses_gpu(self) -> bool:
+        """A network asks for a GPU per trial where the cluster has one."""
+        return self.is_network
+
+    @property
+    def pretrained(self) -> bool:
+        return self.weights_file is not None
+
+    @property
+    def model_format(self) -> str:
+        return "keras" if self.is_network else "skops"
+
+    def fidelity(self, max_epochs: int | None = None):
+        """The space's fidelity (``spaces.fidelity.Fidelity``); a network's ends at --max-epochs."""
+        fidelity = self.space().FIDELITY
+        return fidelity.up_to(max_epochs) if self.is_network and max_epochs else fidelity
+
+
+def _network(name: str, summary: str, weights_file: str | None = None) -> Family:
+    return Family(name, summary, f"spaces.{name}", "trainables.deep", NETWORK, weights_file)
 
 
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("svm", "support vector machine on HOG features (C, gamma, kernel, PCA, HOG)", "spaces.svm", "trainables.svm", "skops"),
-        Family("rf", "random forest on HOG features or raw pixels (depth, trees, features)", "spaces.rf", "trainables.rf", "skops"),
-        Family("resnet50", "ResNet50 fine-tuning in Keras (learning rates, unfrozen blocks, input size)",
-               "spaces.resnet50", "trainables.deep", "keras", uses_gpu=True),
-        Family("resnet101", "ResNet101 fine-tuning in Keras (learning rates, unfrozen blocks, input size)",
-               "spaces.resnet101", "trainables.deep", "keras", uses_gpu=True),
-        Family("cnn", "VGG-style network trained from scratch in Keras (depth, width, learning rate)",
-               "spaces.cnn", "trainables.deep", "keras", uses_gpu=True),
+        Family("svm", "support vector machine on HOG features (C, gamma, PCA, HOG, mirrored faces)", "spaces.svm", "trainables.svm"),
+        Family("rf", "random forest on HOG features or raw pixels (depth, trees, features)", "spaces.rf", "trainables.rf"),
+        *(_network(name, b.summary, b.weights_file) for name, b in BACKBONES.items()),
+        _network("cnn", "VGG-style network trained from scratch in Keras (depth, width, learning rate)"),
     )
 }
 

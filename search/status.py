@@ -4,10 +4,11 @@ FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
 ENDED = (FINISHED, STOPPED, FAILED)
 
 
-def of(last_result: dict | None, error, fidelity_attr: str, max_fidelity: float) -> str:
+def of(last_result: dict | None, error, fidelity) -> str:
+    """From a trial's last report, its error, and its family's ``Fidelity``."""
     if error is not None or not last_result or "val_accuracy" not in last_result:
         return FAILED
-    reached = last_result.get(fidelity_attr)
-    if reached is not None and reached < max_fidelity:
+    reached = last_result.get(fidelity.attr)
+    if reached is not None and reached < fidelity.max:
         return STOPPED
     return FINISHED

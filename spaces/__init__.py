@@ -5,7 +5,8 @@ Each module defines
   can unpickle it by name); conditional parameters are suggested only where they mean
   something;
 - ``DEFAULTS``: a known-good configuration, evaluated as the search's first trial;
-- ``FIDELITY``: what ASHA counts (``attr``), its rungs and reduction factor.
+- ``FIDELITY``: a ``fidelity.Fidelity``: what ASHA counts (``attr``), its rungs and
+  reduction factor.
 
 Nothing of ours is imported here.
 """

@@ -1,9 +1,12 @@
 """What the network families' spaces share: the optimisation, regularisation and input
 parameters. Private: the family modules re-export what they use."""
 
+from .fidelity import Fidelity
+
+
 # Networks are judged by epochs: ASHA compares trials after 1, 3, 9, ... epochs.
-def fidelity(max_epochs: int = 30) -> dict:
-    return {"attr": "epoch", "rungs": (1, max_epochs), "reduction_factor": 3, "epochs": True}
+def fidelity(max_epochs: int = 30) -> Fidelity:
+    return Fidelity("epoch", (1, max_epochs), 3)
 
 
 def training(trial, batch_sizes=(32, 64, 128)) -> None:

@@ -1,8 +1,10 @@
 """Random Forest: depth (None = unlimited), trees, features per split, leaf size, class
 weighting, and what it sees (HOG or raw pixels)."""
 
+from .fidelity import Fidelity
+
 # as the svm's: 1/27, 1/9, 1/3, then all of train; ASHA keeps a third at each rung
-FIDELITY = {"attr": "train_fraction", "rungs": (1 / 27, 1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
+FIDELITY = Fidelity("train_fraction", (1 / 27, 1 / 9, 1 / 3, 1.0), 3)
 
 DEFAULTS = {
     "features": "hog",

@@ -7,9 +7,11 @@ iteration limit, slow and weaker than RBF); PCA whitening (val 0.544 against 0.5
 the defaults' C and gamma).
 """
 
+from .fidelity import Fidelity
+
 # Classical trials fit on nested subsets of train: 1/27 (about 950 faces, a second's
 # fit), 1/9, 1/3, then all of it; ASHA keeps a third at each rung.
-FIDELITY = {"attr": "train_fraction", "rungs": (1 / 27, 1 / 9, 1 / 3, 1.0), "reduction_factor": 3}
+FIDELITY = Fidelity("train_fraction", (1 / 27, 1 / 9, 1 / 3, 1.0), 3)
 
 # The RBF SVC never sees more dimensions than this: PCA components are capped here.
 MAX_RBF_DIMS = 400

@@ -149,7 +149,60 @@ def run_cli(*argv) -> CliResult:
     return CliResult(code, out.getvalue(), err.getvalue())
 
 
+class Tiny:
+    """Every end-to-end search's tiny settings and output folders, in one place (in the
+    manner of lightning-hydra-template's test configuration): the demo set, at most an
+    epoch, no download, results/ and models/ under the test's tmp_path."""
+
+    CLASSICAL_DATA = TINY_DEMO
+    NETWORK_DATA = "demo:280"  # a ResNet epoch on a few hundred faces takes seconds here
+
+    def __init__(self, root: Path):
+        self.results, self.models = root / "results", root / "models"
+
+    @property
+    def folders(self) -> tuple:
+        return ("--results-dir", self.results, "--models-dir", self.models)
+
+    def argv(self, family: str) -> list:
+        """The settings of a tiny search of ``family`` (later options on a command line win)."""
+        from search import registry
+
+        f = registry.get(family)
+        if not f.is_network:
+            return ["--data", self.CLASSICAL_DATA, *self.folders]
+        return ["--data", self.NETWORK_DATA, "--max-epochs", 1, *(["--weights", "none"] if f.pretrained else []), *self.folders]
+
+    def search(self, family: str, *extra) -> CliResult:
+        """``python -m search FAMILY`` with the tiny settings, then ``extra``."""
+        return run_cli(family, *self.argv(family), *extra)
+
+
 @pytest.fixture
-def workdir(tmp_path):
-    """Output folders of one search: results/ and models/ under tmp_path."""
-    return {"results": tmp_path / "results", "models": tmp_path / "models"}
+def tiny(tmp_path) -> Tiny:
+    return Tiny(tmp_path)
+
+
+@pytest.fixture
+def test_family(monkeypatch):
+    """``register(name, space_module, trainable_module, kind)``: a family whose trainable
+    is a test module, registered for one test. Workers import our packages by name; the
+    test module travels to them by value instead."""
+    import importlib
+
+    import cloudpickle
+
+    from search import registry
+
+    modules = []
+
+    def register(name: str, space_module: str, trainable_module: str, kind: str = registry.CLASSICAL) -> str:
+        module = importlib.import_module(trainable_module)
+        cloudpickle.register_pickle_by_value(module)
+        modules.append(module)
+        monkeypatch.setitem(registry.FAMILIES, name, registry.Family(name, f"test family {name}", space_module, trainable_module, kind))
+        return name
+
+    yield register
+    for module in modules:
+        cloudpickle.unregister_pickle_by_value(module)

@@ -130,28 +130,34 @@ def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
     assert result.code == 2 and "holds no 'val' images" in result.err
 
 
-def test_a_local_ray_lives_on_127_0_0_1():
-    """The CLI's own Ray: node address, GCS and every listening socket of its processes
-    (workers included) on the loopback, not on the machine's address."""
-    code = ("import os, subprocess\n"
-            "from search.tuner import start_ray\n"
-            "assert start_ray()\n"
-            "import ray\n"
-            "ray.get(ray.remote(lambda: 1).remote())  # a worker process too\n"
-            "session = os.path.basename(ray._private.worker._global_node.get_session_dir_path())\n"
-            "ps = subprocess.run(['ps', '-ww', '-eo', 'pid,args'], capture_output=True, text=True).stdout\n"
-            "pids = {l.split()[0] for l in ps.splitlines() if session in l} | {str(os.getpid())}\n"
-            "ss = subprocess.run(['ss', '-ltnpH'], capture_output=True, text=True).stdout\n"
-            "print(' '.join(l.split()[3] for l in ss.splitlines() if any(f'pid={p},' in l for p in pids)))\n"
-            "print(ray.nodes()[0]['NodeManagerAddress'], ray.get_runtime_context().gcs_address)\n"
-            "ray.shutdown()\n")
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
-    proc = subprocess.run([sys.executable, "-c", code], env={**env, "PYTHONPATH": str(ROOT)},
-                          capture_output=True, text=True, timeout=120)
+def test_a_local_ray_lives_on_127_0_0_1_when_the_cli_runs_as_a_user_runs_it(tmp_path):
+    """`python -m search svm ...` as a user types it (run as the __main__ module, nothing set
+    beforehand): once its Ray is up, the node address, GCS and every listening socket of
+    its processes (workers included) are on the loopback, not on the machine's address."""
+    probe = ("import os, subprocess, runpy, sys\n"
+             "from search.engine import phases\n"
+             "original = phases.fit\n"
+             "def fit_and_probe(search, tuner):\n"
+             "    import ray\n"
+             "    ray.get(ray.remote(lambda: 1).remote())  # a worker process too\n"
+             "    session = os.path.basename(ray._private.worker._global_node.get_session_dir_path())\n"
+             "    ps = subprocess.run(['ps', '-ww', '-eo', 'pid,args'], capture_output=True, text=True).stdout\n"
+             "    pids = {l.split()[0] for l in ps.splitlines() if session in l} | {str(os.getpid())}\n"
+             "    ss = subprocess.run(['ss', '-ltnpH'], capture_output=True, text=True).stdout\n"
+             "    print('SOCKETS', ' '.join(l.split()[3] for l in ss.splitlines() if any(f'pid={p},' in l for p in pids)))\n"
+             "    print('ADDRESSES', ray.nodes()[0]['NodeManagerAddress'], ray.get_runtime_context().gcs_address)\n"
+             "    return original(search, tuner)\n"
+             "phases.fit = fit_and_probe\n"
+             "sys.argv = ['search', 'svm', '--data', 'demo:300', '--trials', '1', '--scheduler', 'none', '--no-tracking',\n"
+             "            '--results-dir', sys.argv[1], '--models-dir', sys.argv[2]]\n"
+             "runpy.run_module('search', run_name='__main__')\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "TF_", "MLFLOW_"))}
+    proc = subprocess.run([sys.executable, "-c", probe, str(tmp_path / "results"), str(tmp_path / "models")],
+                          env={**env, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    sockets, addresses = proc.stdout.strip().splitlines()[-2:]
-    node, gcs = addresses.split()
+    lines = dict(line.split(" ", 1) for line in proc.stdout.splitlines() if line.startswith(("SOCKETS", "ADDRESSES")))
+    node, gcs = lines["ADDRESSES"].split()
     assert node == "127.0.0.1" and gcs.startswith("127.0.0.1:")
-    listening = sockets.split()
+    listening = lines["SOCKETS"].split()
     assert len(listening) >= 3  # GCS, raylet, driver, worker
     assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]") for a in listening), listening

@@ -5,7 +5,8 @@ import json
 
 import pandas as pd
 
-from search import leaderboard
+from search.commands import leaderboard as command
+from search.stores import leaderboard
 
 
 def rows(search, family, scores):
@@ -26,25 +27,32 @@ def test_rows_accumulate_best_first_and_a_rerun_replaces_its_own(tmp_path):
     assert leaderboard.read(tmp_path)["trial_id"].tolist() == ["b-0", "a-0"]
 
 
+def show(results_dir, family, top, fmt, stream):
+    """The leaderboard command, as the CLI calls it."""
+    from argparse import Namespace
+
+    return command.main(Namespace(results_dir=results_dir, tracking_uri=None, family=family, top=top, format=fmt), stream)
+
+
 def test_formats_and_filters(tmp_path):
     leaderboard.write(tmp_path, "a", rows("a", "svm", [0.5, 0.7]))
     leaderboard.write(tmp_path, "b", rows("b", "rf", [0.6]))
     out = io.StringIO()
-    leaderboard.show(tmp_path, None, None, "json", out)
+    show(tmp_path, None, None, "json", out)
     records = json.loads(out.getvalue())
     assert [r["trial_id"] for r in records] == ["a-1", "b-0", "a-0"]
     assert records[1]["param_max_depth"] == "None" and "param_kernel" not in records[1]
     out = io.StringIO()
-    leaderboard.show(tmp_path, "svm", 1, "csv", out)
+    show(tmp_path, "svm", 1, "csv", out)
     table = pd.read_csv(io.StringIO(out.getvalue()))
     assert table["trial_id"].tolist() == ["a-1"]
     out = io.StringIO()
-    leaderboard.show(tmp_path, None, None, "table", out)
+    show(tmp_path, None, None, "table", out)
     lines = out.getvalue().splitlines()
     assert "val_acc" in lines[0] and "a-1" in lines[1] and "kernel=rbf" in lines[1]
 
 
 def test_empty(tmp_path):
     out = io.StringIO()
-    leaderboard.show(tmp_path, None, None, "table", out)
+    show(tmp_path, None, None, "table", out)
     assert "no trials yet" in out.getvalue()

@@ -17,8 +17,8 @@ from tests.conftest import run_cli
 keras = pytest.importorskip("keras")
 
 from trainables import networks  # noqa: E402
+from trainables.backbones import BACKBONES  # noqa: E402
 from trainables.deep import learning_rate_at  # noqa: E402
-from trainables.precision import precision_policy  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -27,19 +27,19 @@ pytestmark = pytest.mark.slow
 def resnet(request):
     name, blocks = request.param
     model = networks.build({"backbone": name, "input_size": 32, "unfreeze_blocks": 0})
-    return name, blocks, model, networks.backbone_of(model)
+    return BACKBONES[name].block_pattern, blocks, model, networks.backbone_of(model)
 
 
 @pytest.mark.parametrize("unfreeze", [0, 1, 3, "all"])
 def test_unfreezing_counts_blocks_from_the_top(resnet, unfreeze):
-    name, blocks, model, backbone = resnet
+    pattern, blocks, model, backbone = resnet
     k = blocks if unfreeze == "all" else unfreeze
-    assert len(networks.residual_blocks(backbone)) == blocks
-    networks.unfreeze(backbone, k)
-    top = set(networks.residual_blocks(backbone)[blocks - k:]) if k else set()
+    assert len(networks.residual_blocks(backbone, pattern)) == blocks
+    networks.unfreeze(backbone, k, pattern)
+    top = set(networks.residual_blocks(backbone, pattern)[blocks - k:]) if k else set()
     for layer in backbone.layers:
-        m = networks._BLOCK.match(layer.name)
-        in_top = m is not None and (int(m[1]), int(m[2])) in top
+        m = networks.block_of(layer.name, pattern)
+        in_top = m is not None and m in top
         expected = in_top or (k == blocks and m is None)
         assert layer.trainable == expected, layer.name
     trainable_bn = [l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization) and l.trainable]
@@ -49,8 +49,8 @@ def test_unfreezing_counts_blocks_from_the_top(resnet, unfreeze):
 
 
 def test_frozen_batchnorm_runs_in_inference_mode(resnet):
-    _, blocks, _, backbone = resnet
-    networks.unfreeze(backbone, 1)
+    pattern, blocks, _, backbone = resnet
+    networks.unfreeze(backbone, 1, pattern)
     frozen = next(l for l in backbone.layers if isinstance(l, keras.layers.BatchNormalization) and not l.trainable)
     x = np.random.default_rng(0).normal(3.0, 2.0, (8, 4, 4, frozen.gamma.shape[0])).astype("float32")
     assert np.allclose(np.asarray(frozen(x, training=True)), np.asarray(frozen(x, training=False)), atol=1e-5)
@@ -86,99 +86,80 @@ def reload_in_a_fresh_process(path, faces_file):
     return np.array(predictions.split(), dtype=int), dict(p.split("=") for p in policies.split())
 
 
-@pytest.mark.parametrize("family", ["cnn", "resnet50", "resnet101"])
-def test_a_search_exports_a_self_contained_keras_model(ray_local, workdir, tmp_path, family):
-    epochs = "2" if family == "cnn" else "1"
-    # the cnn asks for float32; the ResNets take auto (mixed_bfloat16 on a CPU with bf16)
-    policy = "float32" if family == "cnn" else precision_policy("auto", on_gpu=False)
-    result = run_cli(family, "--data", "demo:280", "--trials", 2, "--max-epochs", epochs, "--weights", "none",
-                     "--precision", "float32" if family == "cnn" else "auto", "--name", f"net-{family}",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
-    assert result.code == 0, result.err
-    assert "MLflow: mlflow ui" in result.out and "warning" not in result.out  # the Keras flavour logged too
-    board = pd.read_csv(workdir["results"] / "leaderboard.csv")
-    assert len(board) == 2 and set(board["family"]) == {family}
-    reports = [pd.read_json(p, lines=True) for p in (workdir["results"] / f"net-{family}").glob("*/result.json")]
-    for r in reports:
-        assert {"val_accuracy", "val_loss", "train_accuracy", "train_loss", "epoch"} <= set(r.columns)
-        assert r["epoch"].tolist() == list(range(1, len(r) + 1)) and len(r) <= int(epochs)
-    model = workdir["models"] / f"{family}_best.keras"
-    card = json.loads(model.with_suffix(".json").read_text())
-    assert card["family"] == family and card["config"]["backbone"] == family
-
-    # a fresh process, safe mode, none of our code: the same test accuracy, to the image
-    from trainables import data as fer
-
-    d = fer.load("demo:280")
-    test = fer.make_splits(d, need=("test",)).index["test"]
-    faces = tmp_path / "faces.npy"
-    np.save(faces, d.images[test][..., None])
-    predicted, policies = reload_in_a_fresh_process(model, faces)
-    expected = {"emotion": "float32", "pool": policy, **({"block1_conv1": policy} if family == "cnn" else {})}
-    assert policies == expected
-    assert np.mean(predicted == d.labels[test]) == card["metrics"]["test"]["accuracy"]
-    out = tmp_path / "eval.json"
-    assert run_cli("evaluate", model, "--json", out).code == 0
-    assert json.loads(out.read_text())["accuracy"] == card["metrics"]["test"]["accuracy"]
+@pytest.mark.parametrize("config, policy", [
+    ({"backbone": "cnn", "depth": 2, "width": 8, "augment": 0.5}, "float32"),
+    ({"backbone": "cnn", "depth": 2, "width": 8}, "mixed_bfloat16"),
+    ({"backbone": "resnet50", "input_size": 32, "unfreeze_blocks": 2, "augment": 0.5}, "mixed_float16"),
+], ids=["cnn-float32", "cnn-bfloat16", "resnet50-float16"])
+def test_a_saved_network_loads_in_safe_mode_without_our_code(tmp_path, config, policy):
+    """What a search exports (tests/test_contract.py checks the search's side): a .keras
+    file that plain Keras loads in safe mode in a process that never imported our code,
+    with its layers' dtype policies and its predictions intact."""
+    keras.mixed_precision.set_global_policy(policy)
+    try:
+        model = networks.build(config)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    path = tmp_path / "net.keras"
+    model.save(path)
+    faces = np.random.default_rng(2).integers(0, 256, (6, 48, 48, 1), dtype=np.uint8)
+    np.save(tmp_path / "faces.npy", faces)
+    predicted, policies = reload_in_a_fresh_process(path, tmp_path / "faces.npy")
+    assert np.array_equal(predicted, np.asarray(model.predict(faces, verbose=0)).argmax(1))
+    assert policies == {"emotion": "float32", "pool": policy, **({"block1_conv1": policy} if config["backbone"] == "cnn" else {})}
 
 
 @pytest.fixture
-def test_family(monkeypatch):
-    import cloudpickle
-
+def network_with(test_family, monkeypatch):
+    """``network_with(trainable)``: a cnn family whose trials run ``tests.deep_trainables.<trainable>``."""
     import tests.deep_trainables as module
 
-    cloudpickle.register_pickle_by_value(module)
-
     def register(trainable):
-        family = registry.Family("netx", "cnn with a failure built in", "spaces.cnn", "tests.deep_trainables", "keras", uses_gpu=True)
-        monkeypatch.setitem(registry.FAMILIES, "netx", family)
         monkeypatch.setattr(module, "train", getattr(module, trainable), raising=False)
-        return "netx"
+        return test_family("netx", "spaces.cnn", "tests.deep_trainables", registry.NETWORK)
 
-    yield register
-    cloudpickle.unregister_pickle_by_value(module)
+    return register
 
 
-def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, workdir, test_family):
-    family = test_family("train_nan_on_defaults")
+def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, tiny, network_with):
+    family = network_with("train_nan_on_defaults")
     result = run_cli(family, "--data", "demo:280", "--trials", 3, "--max-epochs", 1, "--seed", 2,
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"], "--no-tracking")
+                     *tiny.folders, "--no-tracking")
     assert result.code == 0, result.err
-    board = pd.read_csv(workdir["results"] / "leaderboard.csv")
+    board = pd.read_csv(tiny.results / "leaderboard.csv")
     assert (board["status"] == "failed").sum() == 1 and (board["status"] == "finished").sum() == 2
-    errors = list(workdir["results"].glob("*/*/error.txt"))
+    errors = list(tiny.results.glob("*/*/error.txt"))
     assert errors and "diverges" in errors[0].read_text()
 
 
-def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, workdir, test_family):
-    family = test_family("train_crash_once")
+def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, tiny, network_with):
+    family = network_with("train_crash_once")
     result = run_cli(family, "--data", "demo:280", "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"], "--no-tracking")
+                     *tiny.folders, "--no-tracking")
     assert result.code == 0, result.err
-    assert list(workdir["results"].glob("*/*/crashed-once"))
-    reports = pd.read_json(next(workdir["results"].glob("*/*/result.json")), lines=True)
+    assert list(tiny.results.glob("*/*/crashed-once"))
+    reports = pd.read_json(next(tiny.results.glob("*/*/result.json")), lines=True)
     epochs = reports["epoch"].tolist()
     # the retry went on from its checkpoint: epoch 2 next, epoch 1 never trained twice
     assert epochs[-2:] == [2, 3] and epochs.count(1) <= 1
     # and on the same learning-rate curve (the space's defaults: cosine over 3 epochs)
-    config = json.loads(next(workdir["results"].glob("*/*/params.json")).read_text())
+    config = json.loads(next(tiny.results.glob("*/*/params.json")).read_text())
     assert reports["learning_rate"].tolist()[-2:] == pytest.approx([learning_rate_at(config, e, 3) for e in (1, 2)])
-    assert pd.read_csv(workdir["results"] / "leaderboard.csv")["status"].tolist() == ["finished"]
+    assert pd.read_csv(tiny.results / "leaderboard.csv")["status"].tolist() == ["finished"]
 
 
-def test_offline_without_cached_imagenet_weights_stops_at_once_with_the_way_out(workdir, monkeypatch):
+def test_offline_without_cached_imagenet_weights_stops_at_once_with_the_way_out(tiny, monkeypatch):
     """No download here: Keras' fetch is replaced by what it raises offline."""
     def offline(fname, origin, **kwargs):
         raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
-    result = run_cli("resnet101", "--data", "demo:280", "--trials", 1, "--results-dir", workdir["results"])
+    result = run_cli("resnet101", "--data", "demo:280", "--trials", 1, "--results-dir", tiny.results)
     assert result.code == 2
     error, hint = result.err.strip().splitlines()[-2:]
-    assert networks.WEIGHT_FILES["resnet101"] in error and "could not be downloaded" in error
+    assert BACKBONES["resnet101"].weights_file in error and "could not be downloaded" in error
     assert str(networks.keras_cache()) in hint and "--weights none" in hint and "--weights PATH" in hint
-    assert not workdir["results"].exists()  # stopped before anything was logged or run
+    assert not tiny.results.exists()  # stopped before anything was logged or run
 
 
 def test_weights_from_a_local_file_are_the_backbones_start(tmp_path):

@@ -2,7 +2,8 @@
 
 import io
 
-from search.progress import Progress
+from search.engine.progress import Progress
+from spaces.fidelity import Fidelity
 from search.text import fmt_duration
 
 
@@ -13,7 +14,7 @@ class Trial:
 
 def test_counts_best_and_plain_lines_off_a_terminal():
     out = io.StringIO()  # not a TTY: plain lines, no carriage returns
-    p = Progress("svm", 10, "train_fraction", 1.0, stream=out, interval=0)
+    p = Progress("svm", 10, Fidelity("train_fraction", (0.5, 1.0)), stream=out, interval=0)
     a, b, c = Trial("a", {"C": 1.0}), Trial("b", {"C": 2.5}), Trial("c", {"C": 9.0})
     for t in (a, b, c):
         p.on_trial_start(0, [], t)
@@ -37,7 +38,7 @@ def test_terminal_redraws_one_line():
             return True
 
     out = Tty()
-    p = Progress("rf", 2, "train_fraction", 1.0, stream=out)
+    p = Progress("rf", 2, Fidelity("train_fraction", (0.5, 1.0)), stream=out)
     p.on_trial_start(0, [], Trial("a", {}))
     p.on_experiment_end([])
     assert out.getvalue().startswith("\r\x1b[2K[rf] 0/2 done") and out.getvalue().endswith("\n")
@@ -48,6 +49,6 @@ def test_durations():
 
 
 def test_past_the_time_budget_it_says_what_it_waits_for():
-    p = Progress("svm", 50, "train_fraction", 1.0, stream=io.StringIO(), time_budget_s=0.0)
+    p = Progress("svm", 50, Fidelity("train_fraction", (0.5, 1.0)), stream=io.StringIO(), time_budget_s=0.0)
     p.on_trial_start(0, [], Trial("a", {}))
     assert p.line().endswith("time budget spent: finishing 1 running")

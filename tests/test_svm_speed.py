@@ -69,7 +69,7 @@ def test_mirrored_faces_double_the_training_set(splits):
 
 @pytest.mark.skipif(not fast_svc.available(), reason="scikit-learn-intelex is not installed")
 def test_a_onedal_trained_export_reloads_safely_and_predicts_exactly_as_the_trial(splits, tmp_path):
-    from search import models
+    from search.stores import models
 
     config = dict(svm_space.DEFAULTS, class_weight="balanced")
     settings = {"seed": 0, "threads": 1}
@@ -81,9 +81,9 @@ def test_a_onedal_trained_export_reloads_safely_and_predicts_exactly_as_the_tria
     exported = svm.final_model(config, splits, settings)
     assert type(exported.steps[-1][1]).__module__ == "sklearn.svm._classes"
     path = tmp_path / "svm_best.skops"
-    models.save(exported, path, {"family": "svm", "config": config})
+    models.save(models.TrialModel(exported), path, {"family": "svm", "config": config})
     np.save(tmp_path / "faces.npy", images)
-    code = ("import sys, numpy as np; from search import models; "
+    code = ("import sys, numpy as np; from search.stores import models; "
             f"m = models.load(sys.argv[1]); np.save(sys.argv[2], m.predict(np.load(sys.argv[3])))")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "pred.npy"), str(tmp_path / "faces.npy")],
                    cwd=ROOT, check=True, capture_output=True)

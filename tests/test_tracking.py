@@ -77,23 +77,15 @@ def runs_of(c, search):
 
 
 @pytest.fixture
-def flaky_family(monkeypatch):
+def flaky_family(test_family):
     """svm whose first trial (the space's defaults) fails: a failure inside a real search."""
-    import cloudpickle
-
-    import tests.failing_trainable
-
-    cloudpickle.register_pickle_by_value(tests.failing_trainable)
-    monkeypatch.setitem(registry.FAMILIES, "flaky",
-                        registry.Family("flaky", "svm whose first trial fails", "spaces.svm", "tests.failing_trainable", "skops"))
-    yield "flaky"
-    cloudpickle.unregister_pickle_by_value(tests.failing_trainable)
+    return test_family("flaky", "spaces.svm", "tests.failing_trainable")
 
 
-def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky_family):
+def test_a_search_lands_in_the_tracking_server(ray_local, server, tiny, flaky_family):
     result = run_cli(flaky_family, "--data", TINY_DEMO, "--trials", 5, "--seed", 1, "--name", "tracked",
                      "--tracking-uri", server.uri, "--experiment", "fer-tests",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     *tiny.folders)
     assert result.code == 0, result.err
     c = client(server.uri)
     runs = runs_of(c, "tracked")
@@ -120,7 +112,7 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky
         history = c.get_metric_history(ch.info.run_id, "val_accuracy")
         fractions = c.get_metric_history(ch.info.run_id, "train_fraction")
         assert [m.step for m in history] == list(range(1, len(history) + 1))
-        rungs = list(registry.get("svm").space().FIDELITY["rungs"])
+        rungs = list(registry.get("svm").fidelity().rungs)
         assert [m.value for m in fractions] == pytest.approx(rungs[: len(fractions)])
         assert (status == "finished") == (len(history) == len(rungs))
         assert len(ch.data.tags["fer_search.node"]) == 56  # Ray's node id
@@ -130,7 +122,7 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky
     artifacts = {a.path for folder in ("", "best", "optuna", "search_space") for a in c.list_artifacts(parent.info.run_id, folder or None)}
     assert {"best/confusion_matrix_test.png", "best/metrics_per_split.json", "optuna/optimization_history.png",
             "optuna/param_importances.png", "search_space/svm.py"} <= artifacts
-    card = json.loads((workdir["models"] / "flaky_best.json").read_text())
+    card = json.loads((tiny.models / "flaky_best.json").read_text())
     best_child = [ch for ch in children if ch.data.tags.get("fer_search.model")]
     assert len(best_child) == 1 and best_child[0].data.tags["fer_search.trial_id"] == card["trial_id"]
 
@@ -141,7 +133,7 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky
     assert float(version.tags["test_accuracy"]) == card["metrics"]["test"]["accuracy"]
     import mlflow.pyfunc
 
-    from search import models
+    from search.stores import models
     from trainables import demo
 
     mlflow.set_tracking_uri(server.uri)
@@ -150,50 +142,50 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, workdir, flaky
     finally:
         mlflow.set_tracking_uri(None)
     faces = demo.generate(40, seed=9).images
-    assert np.array_equal(np.asarray(loaded.predict(faces)), models.load(workdir["models"] / "flaky_best.skops").predict(faces))
+    assert np.array_equal(np.asarray(loaded.predict(faces)), models.load(tiny.models / "flaky_best.skops").predict(faces))
 
 
-def test_embedded_store_by_default_and_the_leaderboard_from_it(ray_local, workdir):
+def test_embedded_store_by_default_and_the_leaderboard_from_it(ray_local, tiny):
     for family in ("svm", "rf"):
         result = run_cli(family, "--data", TINY_DEMO, "--trials", 3, "--name", f"embedded-{family}",
-                         "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                         *tiny.folders)
         assert result.code == 0, result.err
-        assert f"mlflow ui --backend-store-uri sqlite:///{workdir['results'].resolve()}/mlflow.db" in result.out
-    assert (workdir["results"] / "mlflow.db").exists()
-    c = client(f"sqlite:///{workdir['results'] / 'mlflow.db'}")
+        assert f"mlflow ui --backend-store-uri sqlite:///{tiny['results'].resolve()}/mlflow.db" in result.out
+    assert (tiny.results / "mlflow.db").exists()
+    c = client(f"sqlite:///{tiny['results'] / 'mlflow.db'}")
     assert len(runs_of(c, "embedded-svm")) == 4 and len(runs_of(c, "embedded-rf")) == 4
     artifact_uri = runs_of(c, "embedded-svm")[0].info.artifact_uri
-    assert artifact_uri.startswith(f"file://{workdir['results'].resolve()}/mlartifacts/")
+    assert artifact_uri.startswith(f"file://{tiny['results'].resolve()}/mlartifacts/")
 
     # the leaderboard in every format, from MLflow: both families, best first
-    out = run_cli("leaderboard", "--results-dir", workdir["results"], "--format", "json")
+    out = run_cli("leaderboard", "--results-dir", tiny.results, "--format", "json")
     records = json.loads(out.out)
     assert len(records) == 6 and {r["family"] for r in records} == {"svm", "rf"}
     assert all({"search", "family", "trial_id", "status", "val_accuracy"} <= set(r) for r in records)
     scores = [r["val_accuracy"] for r in records]
     assert scores == sorted(scores, reverse=True)
     assert sum(1 for r in records if r.get("model")) == 2 and all(r["node"] for r in records)
-    csv = pd.read_csv(pd.io.common.StringIO(run_cli("leaderboard", "--results-dir", workdir["results"], "--format", "csv").out))
+    csv = pd.read_csv(pd.io.common.StringIO(run_cli("leaderboard", "--results-dir", tiny.results, "--format", "csv").out))
     assert csv["trial_id"].tolist() == [r["trial_id"] for r in records]
-    md = run_cli("leaderboard", "--results-dir", workdir["results"], "--format", "markdown", "--family", "rf").out.splitlines()
+    md = run_cli("leaderboard", "--results-dir", tiny.results, "--format", "markdown", "--family", "rf").out.splitlines()
     assert md[0].startswith("| search | family | trial_id") and md[1].startswith("| --- |") and len(md) == 5
-    table = run_cli("leaderboard", "--results-dir", workdir["results"], "--top", 2).out.splitlines()
+    table = run_cli("leaderboard", "--results-dir", tiny.results, "--top", 2).out.splitlines()
     assert len(table) == 3 and records[0]["trial_id"] in table[1]
     # the files are rewritten from the same rows
-    assert pd.read_csv(workdir["results"] / "leaderboard.csv")["trial_id"].tolist() == csv["trial_id"].tolist()
-    assert pd.read_parquet(workdir["results"] / "leaderboard.parquet")["trial_id"].tolist() == csv["trial_id"].tolist()
+    assert pd.read_csv(tiny.results / "leaderboard.csv")["trial_id"].tolist() == csv["trial_id"].tolist()
+    assert pd.read_parquet(tiny.results / "leaderboard.parquet")["trial_id"].tolist() == csv["trial_id"].tolist()
 
 
-def test_sync_is_idempotent(ray_local, workdir):
+def test_sync_is_idempotent(ray_local, tiny):
     result = run_cli("rf", "--data", TINY_DEMO, "--trials", 3, "--name", "offline", "--no-tracking",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     *tiny.folders)
     assert result.code == 0, result.err
-    assert not (workdir["results"] / "mlflow.db").exists()
-    uri = f"sqlite:///{workdir['results'] / 'mlflow.db'}"
-    first = run_cli("sync", "--results-dir", workdir["results"])
+    assert not (tiny.results / "mlflow.db").exists()
+    uri = f"sqlite:///{tiny['results'] / 'mlflow.db'}"
+    first = run_cli("sync", "--results-dir", tiny.results)
     assert first.code == 0, first.err
     count = len(runs_of(client(uri), "offline"))
-    second = run_cli("sync", "--name", "offline", "--results-dir", workdir["results"])
+    second = run_cli("sync", "--name", "offline", "--results-dir", tiny.results)
     assert second.code == 0 and "0 new report(s)" in second.out
     runs = runs_of(client(uri), "offline")
     assert count == len(runs) == 4
@@ -201,16 +193,16 @@ def test_sync_is_idempotent(ray_local, workdir):
     assert all(len(client(uri).get_metric_history(r.info.run_id, "val_accuracy")) >= 1 for r in children)
 
 
-def test_unreachable_server_at_start_stops_before_any_work(workdir):
+def test_unreachable_server_at_start_stops_before_any_work(tiny):
     started = time.time()
     result = run_cli("svm", "--data", TINY_DEMO, "--tracking-uri", f"http://127.0.0.1:{free_port()}",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     *tiny.folders)
     assert result.code == 2 and time.time() - started < 60
     assert result.err.startswith("python -m search: error: MLflow at http://127.0.0.1:") and "unreachable" in result.err
-    assert not list(workdir["results"].glob("*/")) and not workdir["models"].exists()
+    assert not list(tiny.results.glob("*/")) and not tiny.models.exists()
 
 
-def test_server_gone_mid_search_then_sync(ray_local, workdir, tmp_path):
+def test_server_gone_mid_search_then_sync(ray_local, tiny, tmp_path):
     server = MlflowServer(tmp_path).start()
     c = client(server.uri)
     stop = threading.Event()
@@ -229,18 +221,18 @@ def test_server_gone_mid_search_then_sync(ray_local, workdir, tmp_path):
     killer.start()
     try:
         result = run_cli("rf", "--data", TINY_DEMO, "--trials", 5, "--name", "interrupted", "--tracking-uri", server.uri,
-                         "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                         *tiny.folders)
     finally:
         stop.set()
         killer.join()
     assert result.code == 0, result.err
     assert result.out.count("warning: MLflow logging failed") == 1
     assert "python -m search sync --name interrupted" in result.out
-    board = pd.read_csv(workdir["results"] / "leaderboard.csv")
-    assert len(board) == 5 and (workdir["models"] / "rf_best.skops").exists()
+    board = pd.read_csv(tiny.results / "leaderboard.csv")
+    assert len(board) == 5 and (tiny.models / "rf_best.skops").exists()
 
     server.start()  # back on the same port and database
-    synced = run_cli("sync", "--name", "interrupted", "--results-dir", workdir["results"], "--tracking-uri", server.uri)
+    synced = run_cli("sync", "--name", "interrupted", "--results-dir", tiny.results, "--tracking-uri", server.uri)
     assert synced.code == 0, synced.err
     runs = runs_of(c, "interrupted")
     children = [r for r in runs if r.data.tags["fer_search.kind"] == "trial"]
@@ -252,11 +244,11 @@ def test_server_gone_mid_search_then_sync(ray_local, workdir, tmp_path):
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (.ci/run installs it)")
-def test_the_mlflow_ui_lists_the_search(ray_local, workdir, tmp_path):
+def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 2, "--name", "seen-in-the-ui",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     *tiny.folders)
     assert result.code == 0, result.err
-    uri = f"sqlite:///{workdir['results'].resolve() / 'mlflow.db'}"
+    uri = f"sqlite:///{tiny['results'].resolve() / 'mlflow.db'}"
     experiment = client(uri).get_experiment_by_name("fer-search-demo").experiment_id
     port = free_port()
     ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",

@@ -5,7 +5,9 @@ import json
 import pandas as pd
 import pytest
 
-from search import leaderboard, registry, warmstart
+from search import registry
+from search.engine import warmstart
+from search.stores import leaderboard
 from spaces import rf as rf_space
 from spaces import svm as svm_space
 from tests.conftest import TINY_DEMO, run_cli
@@ -45,18 +47,19 @@ def trial_configs_in_order(experiment):
 
 
 @pytest.mark.slow
-def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, workdir):
-    common = ("--data", TINY_DEMO, "--results-dir", workdir["results"], "--models-dir", workdir["models"])
-    first = run_cli("rf", "--trials", 5, "--seed", 1, "--name", "first", *common)
+def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, tiny):
+    common = ("--data", TINY_DEMO, *tiny.folders)
+    # no early stopping, so that every trial of the first search finishes on the full rung
+    first = run_cli("rf", "--trials", 4, "--seed", 1, "--scheduler", "none", "--name", "first", *common)
     assert first.code == 0, first.err
-    board = leaderboard.read_file(workdir["results"])  # as written: "None" is a depth, not a missing value
+    board = leaderboard.read_file(tiny.results)  # as written: "None" is a depth, not a missing value
     finished = board[(board["search"] == "first") & (board["status"] == "finished")].sort_values("val_accuracy", ascending=False)
     assert len(finished) >= 2
 
     second = run_cli("rf", "--trials", 3, "--seed", 2, "--name", "second", "--warm-start", 2, *common)
     assert second.code == 0, second.err
     assert "warm start: the 2 best configuration(s)" in second.out
-    order = trial_configs_in_order(workdir["results"] / "second")
+    order = trial_configs_in_order(tiny.results / "second")
     family = registry.get("rf")
     expected = [warmstart.conform(family.space(), {k[len("param_"):]: (None if v == "None" else v)
                                                    for k, v in row.items() if k.startswith("param_") and pd.notna(v)})
@@ -66,8 +69,8 @@ def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, w
         assert order[2] == rf_space.DEFAULTS
 
 
-def test_warm_start_with_nothing_earlier_says_so(ray_local, workdir):
+def test_warm_start_with_nothing_earlier_says_so(ray_local, tiny):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 1, "--scheduler", "none", "--warm-start", "--no-tracking",
-                     "--results-dir", workdir["results"], "--models-dir", workdir["models"])
+                     *tiny.folders)
     assert result.code == 0, result.err
     assert "warm start: no finished svm trial on this data" in result.out

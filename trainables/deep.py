@@ -65,12 +65,13 @@ def compile_for_phase(model, config: dict, epoch: int) -> None:
     phase 2, learning_rate x backbone_lr_mult: Keras 3 optimisers have one rate)."""
     import keras
 
+    from .backbones import BACKBONES
     from .networks import backbone_of, unfreeze
 
     backbone = backbone_of(model)
     if backbone is not None:
         head_only = phase_of(config, epoch) == 1
-        unfreeze(backbone, 0 if head_only else int(config.get("unfreeze_blocks", 0)))
+        unfreeze(backbone, 0 if head_only else int(config.get("unfreeze_blocks", 0)), BACKBONES[config["backbone"]].block_pattern)
     model.compile(
         # the rate is set again at each epoch's start (learning_rate_at)
         optimizer=optimizer(config, float(config["learning_rate"])),
@@ -130,12 +131,13 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
-    start_epoch = 0
+    start_epoch, best_val = 0, 0.0
     checkpoint = tune.get_checkpoint()
     if checkpoint is not None:  # resumed: the whole model, optimiser state included
         with checkpoint.as_directory() as folder:
             model = keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True)
-            start_epoch = json.loads((Path(folder) / "epoch.json").read_text())["epoch"]
+            state = json.loads((Path(folder) / "epoch.json").read_text())
+            start_epoch, best_val = state["epoch"], state.get("best_val_accuracy", 0.0)
         if start_epoch and phase_of(config, start_epoch) != phase_of(config, start_epoch - 1):
             compile_for_phase(model, config, start_epoch)
     else:
@@ -157,12 +159,15 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}: this configuration diverges")
         val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+        best_val = max(best_val, float(val_accuracy))
         with tempfile.TemporaryDirectory() as folder:
             model.save(Path(folder) / CHECKPOINT_MODEL)
-            (Path(folder) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1}))
+            (Path(folder) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": best_val}))
             tune.report(
                 {
                     "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
+                    # the best epoch so far: what the export takes (its checkpoint is kept)
+                    "best_val_accuracy": best_val,
                     "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
                     "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds,
                     "images_per_second": n_train / seconds, "node_id": node,

@@ -14,19 +14,10 @@ import os
 import re
 from pathlib import Path
 
+from .backbones import BACKBONES
 from .errors import FerSearchError
 from .labels import NUM_CLASSES
 from .sources import SIDE
-
-# keras.applications' ResNets are "caffe" style: BGR, minus the ImageNet channel means.
-# A grey face repeated to three channels is the same in RGB and BGR, so only the means
-# matter, and a Normalization layer with unit variance subtracts exactly those.
-CAFFE_MEANS_BGR = (103.939, 116.779, 123.68)
-WEIGHT_FILES = {
-    "resnet50": "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5",
-    "resnet101": "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5",
-}
-_BLOCK = re.compile(r"^conv(\d)_block(\d+)_")
 
 
 def augmentation(strength: float, seed: int):
@@ -59,13 +50,12 @@ def resolve_weights(backbone: str, weights: str | None) -> str | None:
         return str(Path(weights).resolve())  # trials run in their own folders
     import keras
 
-    name = WEIGHT_FILES[backbone]
+    name = BACKBONES[backbone].weights_file
     cache = keras_cache()
     if (cache / name).exists():
         return "imagenet"
     try:
-        keras.utils.get_file(name, f"https://storage.googleapis.com/tensorflow/keras-applications/resnet/{name}",
-                             cache_subdir="models")
+        keras.utils.get_file(name, BACKBONES[backbone].weights_url, cache_subdir="models")
     except Exception as e:
         raise FerSearchError(
             f"--weights imagenet: {name} is not in Keras' cache and could not be downloaded ({type(e).__name__})",
@@ -81,25 +71,31 @@ def keras_cache() -> Path:
     return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras") / "models"
 
 
-def residual_blocks(backbone) -> list[tuple[int, int]]:
-    """The backbone's residual blocks, bottom to top, as (stage, block) pairs."""
+def block_of(layer_name: str, pattern: str) -> tuple[int, int] | None:
+    """The (stage, block) a layer belongs to, or None (the stem, the last norm)."""
+    m = re.match(pattern, layer_name)
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def residual_blocks(backbone, pattern: str) -> list[tuple[int, int]]:
+    """The backbone's blocks, bottom to top, as (stage, block) pairs."""
     seen = []
     for layer in backbone.layers:
-        m = _BLOCK.match(layer.name)
-        if m and (int(m[1]), int(m[2])) not in seen:
-            seen.append((int(m[1]), int(m[2])))
+        m = block_of(layer.name, pattern)
+        if m and m not in seen:
+            seen.append(m)
     return seen
 
 
-def unfreeze(backbone, blocks: int) -> None:
-    """Train the top ``blocks`` residual blocks; freeze the rest (the stem too, unless all
-    are unfrozen). A frozen BatchNormalization layer runs in inference mode in Keras 3."""
-    all_blocks = residual_blocks(backbone)
+def unfreeze(backbone, blocks: int, pattern: str) -> None:
+    """Train the top ``blocks`` blocks; freeze the rest (the stem too, unless all are
+    unfrozen). A frozen BatchNormalization layer runs in inference mode in Keras 3."""
+    all_blocks = residual_blocks(backbone, pattern)
     top = set(all_blocks[len(all_blocks) - blocks:]) if blocks else set()
     backbone.trainable = True
     for layer in backbone.layers:
-        m = _BLOCK.match(layer.name)
-        layer.trainable = (int(m[1]), int(m[2])) in top if m else blocks >= len(all_blocks)
+        m = block_of(layer.name, pattern)
+        layer.trainable = m in top if m else blocks >= len(all_blocks)
 
 
 def build(config: dict, weights: str | None = None, seed: int = 0):
@@ -120,10 +116,12 @@ def build(config: dict, weights: str | None = None, seed: int = 0):
         if size != SIDE:
             x = layers.Resizing(size, size, name="resize")(x)
         x = layers.Concatenate(name="to_rgb")([x, x, x])
-        x = layers.Normalization(mean=CAFFE_MEANS_BGR, variance=(1.0, 1.0, 1.0), name="caffe_means")(x)
-        application = {"resnet50": keras.applications.ResNet50, "resnet101": keras.applications.ResNet101}[kind]
+        spec = BACKBONES[kind]
+        if spec.channel_means:  # a Normalization with unit variance subtracts exactly the means
+            x = layers.Normalization(mean=spec.channel_means, variance=(1.0,) * 3, name="caffe_means")(x)
+        application = getattr(keras.applications, spec.application)
         backbone = application(include_top=False, weights=weights, input_shape=(size, size, 3))
-        unfreeze(backbone, int(config.get("unfreeze_blocks", 0)))
+        unfreeze(backbone, int(config.get("unfreeze_blocks", 0)), spec.block_pattern)
         x = backbone(x)
     x = layers.GlobalAveragePooling2D(name="pool")(x)
     x = layers.Dropout(float(config.get("dropout", 0.0)), name="head_dropout")(x)

@@ -11,15 +11,15 @@ import time
 
 from ray.tune import Callback
 
-from . import status
-from .text import fmt_config, fmt_duration
+from .. import status
+from ..text import fmt_config, fmt_duration
 
 
 class Progress(Callback):
-    def __init__(self, family: str, total: int, fidelity_attr: str, max_fidelity: float,
+    def __init__(self, family: str, total: int, fidelity,
                  stream=None, interval: float | None = None, time_budget_s: float | None = None):
         self.family, self.total = family, total
-        self.fidelity_attr, self.max_fidelity = fidelity_attr, max_fidelity
+        self.fidelity = fidelity
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
         self.interval = interval if interval is not None else (0.5 if self.live else 30.0)
@@ -38,11 +38,11 @@ class Progress(Callback):
     def on_trial_result(self, iteration, trials, trial, result, **info):
         score = result.get("val_accuracy")
         if score is not None and (self.best is None or score > self.best[0]):
-            self.best = (score, trial.config, result.get(self.fidelity_attr))
+            self.best = (score, trial.config, result.get(self.fidelity.attr))
         self._show()
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self._end(trial, status.of(trial.last_result, None, self.fidelity_attr, self.max_fidelity))
+        self._end(trial, status.of(trial.last_result, None, self.fidelity))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self._end(trial, status.FAILED)
@@ -73,7 +73,7 @@ class Progress(Callback):
         ]
         if self.best:
             score, config, fidelity = self.best
-            at = f" at {self.fidelity_attr} {fidelity:.3g}" if isinstance(fidelity, (int, float)) and fidelity != self.max_fidelity else ""
+            at = f" at {self.fidelity.attr} {fidelity:.3g}" if isinstance(fidelity, (int, float)) and fidelity != self.fidelity.max else ""
             parts.append(f"best val_accuracy {score:.4f}{at} ({fmt_config(config)})")
         parts.append(fmt_duration(elapsed) + self._eta(elapsed, done))
         return " | ".join(parts)

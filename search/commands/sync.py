@@ -7,53 +7,37 @@ second sync adds nothing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from . import leaderboard, registry, status, tracking
-from .run import SEARCH_FILE
+from .. import registry, status
+from ..stores import experiments, leaderboard, tracking
+from .options import add_results_dir, add_tracking_options
+
+SUMMARY = "log searches to MLflow afterwards"
 
 
-def searches(results_dir: Path, name: str | None) -> list[Path]:
-    if name:
-        folder = results_dir / name
-        if not (folder / SEARCH_FILE).exists():
-            raise FerSearchError(f"{folder}: no search of that name", hint=f"searches live in {results_dir}/<name>/")
-        return [folder]
-    return sorted(p.parent for p in results_dir.glob(f"*/{SEARCH_FILE}"))
-
-
-def read_trial(folder: Path) -> dict:
-    """A trial folder's config, results (one dict per report) and error text."""
-    results = []
-    result_file = folder / "result.json"
-    if result_file.exists():
-        results = [json.loads(line) for line in result_file.read_text().splitlines() if line.strip()]
-    params = folder / "params.json"
-    error = folder / "error.txt"
-    return {
-        "trial_id": results[0]["trial_id"] if results else folder.name.split("_")[1],
-        "config": json.loads(params.read_text()) if params.exists() else {},
-        "results": results,
-        "error": error.read_text() if error.exists() else None,
-    }
+def add_parser(sub) -> None:
+    p = sub.add_parser("sync", help="log finished or interrupted searches to MLflow (idempotent)")
+    p.set_defaults(main=main)
+    p.add_argument("--name", help="only this search (default: every search in the results folder)")
+    add_results_dir(p, "where the Ray experiment folders are")
+    add_tracking_options(p)
 
 
 def sync_search(folder: Path, uri: str, say=print) -> tuple[int, int]:
     """(trials, metric reports newly logged) for one search folder."""
-    meta = json.loads((folder / SEARCH_FILE).read_text())
+    meta = experiments.read_meta(folder)
     family = registry.get(meta["family"])
     space = family.space()
-    fidelity = meta.get("fidelity") or space.FIDELITY
-    attr, top = fidelity["attr"], fidelity["rungs"][-1]
+    fidelity = type(space.FIDELITY).from_dict(meta["fidelity"]) if meta.get("fidelity") else space.FIDELITY
     tracker = tracking.Tracker(uri, meta["experiment"], meta["search"], family.name,
                                meta["tags"]["data_fingerprint"], folder.parent, say)
     tracker.start_search(meta["tags"], space)
     trials = logged = 0
-    for trial_folder in sorted(p for p in folder.iterdir() if p.is_dir() and (p / "params.json").exists()):
-        trial = read_trial(trial_folder)
+    for trial_folder in experiments.trial_folders(folder):
+        trial = experiments.read_trial(trial_folder)
         run_id = tracker.trial_run(trial["trial_id"], trial["config"])
         if run_id is None:
             break
@@ -63,7 +47,7 @@ def sync_search(folder: Path, uri: str, say=print) -> tuple[int, int]:
                 tracker.log_result(run_id, result)
                 logged += 1
         last = trial["results"][-1] if trial["results"] else None
-        outcome = status.FAILED if trial["error"] else status.of(last, None, attr, top)
+        outcome = status.FAILED if trial["error"] else status.of(last, None, fidelity)
         tracker.end_trial(run_id, outcome, trial["error"])
         trials += 1
     if tracker.parent_id and not tracker.broken:
@@ -73,11 +57,11 @@ def sync_search(folder: Path, uri: str, say=print) -> tuple[int, int]:
     return trials, logged
 
 
-def command(args) -> int:
+def main(args) -> int:
     results_dir = Path(args.results_dir)
     uri = tracking.resolve_uri(args.tracking_uri, results_dir)
     client = tracking.client(uri)
-    found = searches(results_dir, args.name)
+    found = experiments.searches(results_dir, args.name)
     if not found:
         print(f"no searches in {results_dir}/")
         return 0

@@ -20,6 +20,8 @@ from pathlib import Path
 
 from trainables.errors import FerSearchError
 
+from . import rows
+
 TAG = "fer_search."
 PARENT = "mlflow.parentRunId"
 # What Ray Tune adds to every result: bookkeeping, not metrics of the model.
@@ -66,10 +68,7 @@ def client(uri: str, check: bool = True):
     _quiet_mlflow()
     if uri.startswith("sqlite:///"):
         Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    if is_remote(uri) and check:
-        # One quick try: the default (retries with backoff) would stall a minute.
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
+    # one quick try at a server: search.environment sets MLflow's retries and timeout
     from mlflow import MlflowClient
 
     c = MlflowClient(tracking_uri=uri)
@@ -152,7 +151,7 @@ class Tracker:
                 run = self.client.create_run(self.experiment_id, run_name=self.search, tags=all_tags)
                 if space_module is not None:
                     self.client.log_artifact(run.info.run_id, space_module.__file__, "search_space")
-                    self.client.log_dict(run.info.run_id, {"defaults": space_module.DEFAULTS, "fidelity": space_module.FIDELITY},
+                    self.client.log_dict(run.info.run_id, {"defaults": space_module.DEFAULTS, "fidelity": space_module.FIDELITY.as_dict()},
                                          "search_space/defaults_and_fidelity.json")
             self.parent_id = run.info.run_id
             return self.parent_id
@@ -207,13 +206,18 @@ class Tracker:
 
     # -- the end of the search
     def finish_search(self, best_row: dict | None, exported: dict | None, model, splits, study_rows: list[dict],
-                      space_module, status: str = "FINISHED") -> None:
+                      space_module, model_format, status: str = "FINISHED") -> None:
         if self.parent_id is None:
             return
-        self.safely("logging the search's results", self._finish, best_row, exported, model, splits, study_rows, space_module)
-        self.safely("ending the search run", self.client.set_terminated, self.parent_id, status)
+        self.safely("logging the search's results", self._finish, best_row, exported, model, splits, study_rows, space_module,
+                    model_format)
+        self.end_search(status)
 
-    def _finish(self, best_row, exported, model, splits, study_rows, space_module):
+    def end_search(self, status: str) -> None:
+        if self.parent_id is not None:
+            self.safely("ending the search run", self.client.set_terminated, self.parent_id, status)
+
+    def _finish(self, best_row, exported, model, splits, study_rows, space_module, model_format):
         from mlflow.entities import Metric
 
         run_id = self.parent_id
@@ -235,36 +239,16 @@ class Tracker:
                 if exported.get("written"):
                     self.client.set_tag(trial_run_id, f"{TAG}model", exported["model_file"])
             if model is not None:
-                self._log_model(run_id, model, exported, splits)
+                self._log_model(run_id, model, exported, splits, model_format)
         for name, figure in optuna_figures(space_module, study_rows):
             self.client.log_figure(run_id, figure, f"optuna/{name}.png")
 
-    def _log_model(self, run_id: str, model, exported: dict, splits) -> None:
-        """Keras flavour for networks (the model takes (N, 48, 48, 1) uint8 faces);
-        scikit-learn flavour in skops format for pipelines ((N, 48, 48) faces)."""
+    def _log_model(self, run_id: str, model, exported: dict, splits, model_format) -> None:
+        """In the family's MLflow flavour (``models.ModelFormat.log``), registered as
+        ``fer-<family>`` when it replaced the exported model."""
         register = f"fer-{self.family}" if exported.get("written") else None
-        example = splits.x("val")[:2]
         with _mlflow_run(self.uri, run_id):
-            if hasattr(model, "model"):  # a network behind trainables.deep.KerasClassifier
-                import mlflow.keras
-
-                from mlflow.models import infer_signature
-
-                faces = example[..., None]
-                info = mlflow.keras.log_model(model.model, name="model", registered_model_name=register,
-                                              signature=infer_signature(faces, model.predict_proba(example)))
-            else:
-                import mlflow.sklearn
-                import skops.io as sio
-
-                from . import models
-
-                trainables_dir = str(Path(__file__).resolve().parents[1] / "trainables")
-                trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(models.TRUSTED_PREFIXES)]
-                info = mlflow.sklearn.log_model(
-                    model, name="model", serialization_format="skops", skops_trusted_types=trusted,
-                    code_paths=[trainables_dir], input_example=example, registered_model_name=register,
-                )
+            info = model_format.log(model, splits.x("val")[:2], register)
         version = getattr(info, "registered_model_version", None)
         if version is not None and "test" in exported["metrics"]:
             self.client.set_model_version_tag(f"fer-{self.family}", str(version), "test_accuracy",
@@ -367,44 +351,28 @@ def trial_error_text(trial) -> str | None:
 
 
 def leaderboard_rows(c) -> list[dict]:
-    """One row per trial run in every experiment of the store, in the leaderboard's columns."""
+    """One row per trial run in every experiment of the store (``rows.row``)."""
     from datetime import datetime, timezone
 
     from mlflow.entities import ViewType
 
-    from . import leaderboard, registry
-
     experiments = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
     if not experiments:
         return []
-    rows, token = [], None
+    found, token = [], None
     while True:
         page = c.search_runs(experiments, f"tags.`{TAG}kind` = 'trial'", max_results=5000, page_token=token)
         for run in page:
-            tags, metrics = run.data.tags, run.data.metrics
-            family = tags.get(f"{TAG}family", "")
-            attr = registry.FAMILIES[family].space().FIDELITY["attr"] if family in registry.FAMILIES else None
+            tags = run.data.tags
             test = tags.get(f"{TAG}test_accuracy")
-            rows.append({
-                "search": tags.get(f"{TAG}search"), "family": family, "trial_id": tags.get(f"{TAG}trial_id"),
-                "status": tags.get(f"{TAG}status"), "val_accuracy": metrics.get("val_accuracy"),
-                "train_accuracy": metrics.get("train_accuracy"), "fidelity": metrics.get(attr) if attr else None,
-                "seconds": metrics.get("time_total_s"), "test_accuracy": float(test) if test else None,
-                "model": tags.get(f"{TAG}model"), "data": tags.get(f"{TAG}data"), "node": tags.get(f"{TAG}node"),
-                "finished_at": datetime.fromtimestamp(run.info.end_time / 1000, timezone.utc).isoformat(timespec="seconds")
+            found.append(rows.row(
+                search=tags.get(f"{TAG}search"), family=tags.get(f"{TAG}family", ""), trial_id=tags.get(f"{TAG}trial_id"),
+                trial_status=tags.get(f"{TAG}status"), metrics=run.data.metrics, params=run.data.params,
+                data=tags.get(f"{TAG}data"), node=tags.get(f"{TAG}node"),
+                finished_at=datetime.fromtimestamp(run.info.end_time / 1000, timezone.utc).isoformat(timespec="seconds")
                 if run.info.end_time else None,
-                **{leaderboard.PARAM + k: _param(v) for k, v in run.data.params.items()},
-            })
+                test_accuracy=float(test) if test else None, model=tags.get(f"{TAG}model"),
+            ))
         token = page.token
         if not token:
-            return rows
-
-
-def _param(text: str):
-    """Params come back from MLflow as text: numbers become numbers again."""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+            return found

@@ -5,16 +5,31 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from trainables import metrics
-from trainables.data import DEFAULT_VAL_FRACTION
 from trainables.errors import FerSearchError
 from trainables.labels import EMOTIONS
 
-from . import datasets, models
+from .options import add_data_options
+
+SUMMARY = "score an exported model: evaluate MODEL_FILE"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("evaluate", help="score an exported model on a split")
+    p.set_defaults(main=main)
+    p.add_argument("model_file", metavar="MODEL_FILE", help="an exported model, e.g. models/svm_best.skops")
+    add_data_options(p, val_default=None)
+    p.add_argument("--split", choices=("train", "val", "test"), default="test")
+    p.add_argument("--json", metavar="FILE", help="also write accuracy, macro_f1, per_class and confusion_matrix here")
 
 
 def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: float | None,
              cache_dir: Path | None, say=print) -> dict:
+    from trainables import metrics
+    from trainables.data import DEFAULT_VAL_FRACTION
+
+    from ..engine import datasets
+    from ..stores import models
+
     model = models.load(model_file)
     card = models.read_card(model_file) or {}
     card_data = card.get("data", {})
@@ -42,7 +57,7 @@ def render(report: dict, split: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def command(args) -> int:
+def main(args) -> int:
     report = evaluate(Path(args.model_file), args.data, args.split, args.val_fraction, args.cache_dir)
     print(render(report, args.split), end="")
     if args.json:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from ray.tune import Callback
 
-from . import status
-from .tracking import Tracker, trial_error_text
+from .. import status
+from ..stores.tracking import Tracker, trial_error_text
 
 
 class TrackingCallback(Callback):
-    def __init__(self, tracker: Tracker, fidelity_attr: str, max_fidelity: float):
-        self.tracker, self.fidelity_attr, self.max_fidelity = tracker, fidelity_attr, max_fidelity
+    def __init__(self, tracker: Tracker, fidelity):
+        self.tracker, self.fidelity = tracker, fidelity
 
     def _run(self, trial):
         return self.tracker.trial_run(trial.trial_id, trial.config)
@@ -22,7 +22,7 @@ class TrackingCallback(Callback):
         self.tracker.log_result(self._run(trial), result)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
-        self.tracker.end_trial(self._run(trial), status.of(trial.last_result, None, self.fidelity_attr, self.max_fidelity))
+        self.tracker.end_trial(self._run(trial), status.of(trial.last_result, None, self.fidelity))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.tracker.end_trial(self._run(trial), status.FAILED, trial_error_text(trial) or "the trial failed")

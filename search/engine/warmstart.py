@@ -13,7 +13,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from . import leaderboard, status
+from .. import status
+from ..stores import leaderboard
+from ..stores.rows import PARAM
 
 
 class _Mismatch(Exception):
@@ -87,8 +89,8 @@ def earlier_best(family, fingerprint: str, results_dir: Path, tracking_uri: str 
                   & (table["status"] == status.FINISHED) & table["val_accuracy"].notna()]
     configs: list[dict] = []
     for _, row in table.sort_values("val_accuracy", ascending=False, kind="stable").iterrows():
-        params = {c[len(leaderboard.PARAM):]: _from_table(v) for c, v in row.items()
-                  if c.startswith(leaderboard.PARAM) and not _missing(v)}
+        params = {c[len(PARAM):]: _from_table(v) for c, v in row.items()
+                  if c.startswith(PARAM) and not _missing(v)}
         config = conform(family.space(), params)
         if config is not None and config not in configs:
             configs.append(config)

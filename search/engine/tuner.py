@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -13,7 +11,7 @@ from pathlib import Path
 from trainables.data import Splits
 from trainables.errors import FerSearchError
 
-from .registry import Family
+from ..registry import Family
 
 METRIC, MODE = "val_accuracy", "max"
 
@@ -30,7 +28,7 @@ class SearchSettings:
     gpus_per_trial: float = 0
     storage: str | None = None  # experiment storage: a bucket URI or a shared path (multi-node)
     max_failures: int = 1  # retries of a trial whose node died (a trial that raises fails again)
-    fidelity: dict | None = None  # the family's, with --max-epochs applied
+    fidelity: object = None  # the family's Fidelity, with --max-epochs applied
     trial_settings: dict | None = None  # more for the trainable (weights, max_epochs)
     time_budget_s: float | None = None
     verbose: bool = False
@@ -41,16 +39,13 @@ def start_ray(verbose: bool = False, address: str | None = None) -> bool:
     """Join the Ray cluster at ``address``, or start a local Ray bound to 127.0.0.1;
     nothing when this process already has one. Returns whether it connected (and so
     should shut down)."""
-    if address is None and "ray" not in sys.modules:
-        # Read by Ray at import: a local Ray then takes 127.0.0.1 as its node address and
-        # binds every server there, instead of the machine's outward address (its
-        # workers inherit the setting). A cluster joined with --address is not affected.
-        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    from .. import environment
+
+    environment.check_before_ray(address)  # the variables Ray reads at import are set already
     import ray
 
     if ray.is_initialized():
         return False
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     common = {"log_to_driver": verbose, "logging_level": logging.INFO if verbose else logging.ERROR}
     if address:
         # The trials import our packages on nodes that may never have seen this checkout.
@@ -104,9 +99,6 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not s.verbose:
-        # Ray's newer console output prints an experiment banner even at verbose=0; the
-        # legacy reporter at verbose=0 is silent, and our Progress callback takes its place.
-        os.environ["RAY_AIR_NEW_OUTPUT"] = "0"
         logging.getLogger("ray.tune").setLevel(logging.WARNING)
     space = family.space()
     fidelity = s.fidelity or space.FIDELITY
@@ -124,13 +116,11 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
     deadline = time.time() + s.time_budget_s if s.time_budget_s else None
     searcher = BudgetedLimiter(searcher, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
     if s.scheduler == "asha":
-        rungs = fidelity["rungs"]
-        scheduler = ASHAScheduler(
-            time_attr=fidelity["attr"], grace_period=rungs[0], max_t=rungs[-1], reduction_factor=fidelity["reduction_factor"]
-        )
+        scheduler = ASHAScheduler(time_attr=fidelity.attr, grace_period=fidelity.grace, max_t=fidelity.max,
+                                  reduction_factor=fidelity.reduction_factor)
     else:
         scheduler = FIFOScheduler()
-    settings = {"seed": s.seed, "rungs": list(fidelity["rungs"]), "threads": max(1, int(s.cpus_per_trial)),
+    settings = {"seed": s.seed, "rungs": list(fidelity.rungs), "threads": max(1, int(s.cpus_per_trial)),
                 **(s.trial_settings or {})}
     trainable = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
     resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}

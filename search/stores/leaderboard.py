@@ -1,34 +1,23 @@
-"""One leaderboard for every trial of every search: ``results/leaderboard.csv``.
-
-A flat table in the manner of scikit-learn's ``cv_results_``: fixed columns, then one
-``param_<name>`` column per hyperparameter (empty where a family or a branch of a space
-does not have it). Best validation accuracy first.
+"""One leaderboard for every trial of every search: ``results/leaderboard.csv`` (and
+``.parquet``), rows as ``rows.row`` builds them (``param_<name>`` columns empty where a
+family or a branch of a space does not have one). Best validation accuracy first.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import sys
-import tempfile
 from pathlib import Path
 
 from trainables.errors import FerSearchError
 
+from . import tracking
+from .files import atomic_write
+from .rows import COLUMNS, PARAM, public
+
 FILE_NAME = "leaderboard.csv"
 PARQUET_NAME = "leaderboard.parquet"
-COLUMNS = [
-    "search", "family", "trial_id", "status", "val_accuracy", "train_accuracy", "fidelity",
-    "seconds", "test_accuracy", "model", "data", "node", "finished_at",
-]
 FORMATS = ("table", "csv", "json", "markdown")
-PARAM = "param_"
-
-
-def param_value(v):
-    # None means something in a space (max_depth=None: unlimited); keep it visible.
-    return "None" if v is None else v
 
 
 def write(results_dir: Path, search: str, rows: list[dict]) -> Path:
@@ -48,24 +37,13 @@ def _merge_and_write(results_dir: Path, rows: list[dict], replaced: set[str]) ->
     old = read_file(results_dir)
     if not old.empty:
         old = old[~old["search"].isin(replaced)]
-    new = pd.DataFrame([{k: v for k, v in r.items() if not k.startswith("_")} for r in rows])
+    new = pd.DataFrame([public(r) for r in rows])
     table = _ordered(pd.concat([old, new], ignore_index=True) if len(old) else new)
     path = Path(results_dir) / FILE_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic(path, lambda f: table.to_csv(f, index=False))
-    _atomic(path.with_name(PARQUET_NAME), lambda f: _parquet_safe(table).to_parquet(f, index=False))
+    atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+    atomic_write(path.with_name(PARQUET_NAME), lambda tmp: _parquet_safe(table).to_parquet(tmp, index=False))
     return path
-
-
-def _atomic(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _parquet_safe(table):
@@ -90,8 +68,6 @@ def read(results_dir: Path, tracking_uri: str | None = None):
     """The leaderboard: from MLflow when there is a store (the source of truth), with the
     file's rows of searches MLflow does not hold; from the file alone otherwise."""
     import pandas as pd
-
-    from . import tracking
 
     mlflow_db = Path(results_dir) / "mlflow.db"
     if tracking_uri is None and not mlflow_db.exists():
@@ -175,9 +151,3 @@ def _short(v) -> str:
     if v is None:
         return "-"
     return f"{v:.4g}" if isinstance(v, float) else str(v)
-
-
-def show(results_dir: Path, family: str | None, top: int | None, fmt: str, stream=None, tracking_uri: str | None = None) -> int:
-    stream = stream or sys.stdout
-    stream.write(render(select(read(results_dir, tracking_uri), family, top), fmt))
-    return 0

@@ -2,14 +2,26 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from trainables.labels import EMOTIONS
 
-from . import datasets
+from .options import Parser, add_data_options
+
+SUMMARY = "inspect a data source: data info"
 
 
-def command(args) -> int:
+def add_parser(sub) -> None:
+    data = sub.add_parser("data", help="inspect a data source")
+    data_sub = data.add_subparsers(dest="data_command", metavar="info", required=True, parser_class=Parser)
+    info = data_sub.add_parser("info", help="source, format, images per split and class, fingerprint, cache")
+    info.set_defaults(main=main)
+    add_data_options(info)
+
+
+def main(args) -> int:
+    import numpy as np
+
+    from ..engine import datasets
+
     data, splits = datasets.load(args.data, args.val_fraction, None, args.cache_dir, need=())
     print(f"source:      {data.source}")
     print(f"format:      {data.format}")

@@ -1,0 +1,94 @@
+"""The end of a search: which trial is best, its model scored and put in the model slot
+``models/<family>_best<suffix>`` if it earns it."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from trainables import metrics
+
+from .. import status
+from ..stores import models
+
+
+def pick_best(trial_rows: list[dict]) -> dict | None:
+    """The best val_accuracy (of what each trial exports: ``rows.score``) among trials
+    that reached full fidelity, else among all that scored."""
+    scored = [r for r in trial_rows if r.get("val_accuracy") is not None and r["status"] != status.FAILED]
+    full = [r for r in scored if r["status"] == status.FINISHED]
+    pool = full or scored
+    return max(pool, key=lambda r: r["val_accuracy"]) if pool else None
+
+
+def replaces(old_card: dict | None, new_card: dict) -> bool:
+    """The model slot's keep-or-replace rule: a new model takes the slot unless the model
+    there was trained on the same data and split and is better on val. A short search
+    never buries a long one's model; a model of other data is no comparison."""
+    if old_card is None:
+        return True
+    old_data, new_data = old_card.get("data", {}), new_card["data"]
+    if (old_data.get("fingerprint"), old_data.get("val_fraction")) != (new_data["fingerprint"], new_data["val_fraction"]):
+        return True
+    old_val = old_card.get("metrics", {}).get("val", {}).get("accuracy", -1.0)
+    return new_card["metrics"]["val"]["accuracy"] >= old_val
+
+
+def export_best(search, best: dict) -> tuple[dict, object]:
+    """The best trial's model (its own fit on all of train, else a refit), scored on val
+    and test, saved with its card where ``replaces`` allows. Returns (card, model)."""
+    started = time.monotonic()
+    trial_model = trial_model_of(search, best)
+    fit_seconds = time.monotonic() - started
+    splits = search.splits
+    scores = {split: metrics.report(splits.y(split), trial_model.model.predict(splits.x(split)))
+              for split in ("val", "test") if len(splits.index[split])}
+    path = Path(search.args.models_dir) / f"{search.family.name}_best{search.model_format.suffix}"
+    card = model_card(search, best, scores, path, fit_seconds)
+    old = models.read_card(path) if path.exists() else None
+    card["written"] = replaces(old, card)
+    if card["written"]:
+        models.save(trial_model, path, {k: v for k, v in card.items() if k != "written"})
+    else:
+        card["kept"] = {"model_file": str(path), "val_accuracy": old["metrics"]["val"]["accuracy"], "search": old.get("search")}
+    trial_model.discard()
+    return card, trial_model.model
+
+
+def trial_model_of(search, best: dict) -> models.TrialModel:
+    """The model the best trial left in its checkpoint; a classical trial that left none
+    (stopped before all of train, or an older search) is refitted with every core."""
+    found = search.model_format.from_trial(best["_result"])
+    if found is not None:
+        return found
+    search.say(f"refitting the best configuration on all {len(search.splits.index['train'])} training images ...")
+    threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return models.TrialModel(search.family.trainable().final_model(best["_config"], search.splits,
+                                                                   {"seed": search.args.seed, "threads": threads}))
+
+
+def command_line(args) -> str:
+    """The command that reproduces a search (recorded in the model card and MLflow)."""
+    return shlex.join(["python", "-m", "search", *args.argv])
+
+
+def model_card(search, best: dict, scores: dict, path: Path, fit_seconds: float) -> dict:
+    args, data = search.args, search.data
+    return {
+        "family": search.family.name,
+        "config": best["_config"],
+        "metrics": scores,
+        "data": {
+            "source": data.source, "format": data.format, "fingerprint": data.fingerprint,
+            "val_fraction": args.val_fraction, "train_limit": args.train_limit, "sizes": search.splits.sizes(),
+        },
+        "search": search.name,
+        "trial_id": best["trial_id"],
+        "refit_seconds": round(fit_seconds, 2),  # reading the trial's model, or the refit
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": command_line(args),
+        "model_file": str(path),
+    }

@@ -1,0 +1,236 @@
+"""One search, in phases: ``prepare`` (data, name, settings, tracking), ``build`` (Ray and
+the tuner), ``fit``, ``conclude`` (rows, the best, export, MLflow, leaderboard, summary).
+
+``run`` is the four in a row. A resumed search is prepare, restore, fit, conclude: the
+same functions, with Ray Tune's ``Tuner.restore`` in place of ``build``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from trainables.data import FerData, Splits
+from trainables.errors import FerSearchError
+
+from .. import registry, status
+from ..stores import experiments, leaderboard, models, rows, tracking
+from ..text import fmt_config, fmt_duration
+from . import datasets, export
+
+
+@dataclass
+class Search:
+    """What ``prepare`` settled: everything the later phases read."""
+
+    args: object  # the parsed command line
+    family: registry.Family
+    data: FerData
+    splits: Splits
+    name: str
+    fidelity: object  # spaces.fidelity.Fidelity, with --max-epochs applied
+    results_dir: Path
+    meta: dict  # the search's record beside Ray's trial folders (experiments.SEARCH_FILE)
+    trial_settings: dict  # for the trainable, beside seed, rungs and threads
+    points: list[dict]  # evaluated first, in order
+    tracker: tracking.Tracker | None = None
+    say: object = print
+    started_ray: bool = False
+    wall: float = 0.0
+
+    @property
+    def folder(self) -> Path:
+        """The Ray experiment folder of this search."""
+        return experiments.folder_of(self.args.storage, self.results_dir) / self.name
+
+    @property
+    def model_format(self):
+        return models.FORMATS[self.family.model_format]
+
+
+def run(args, say=print) -> int:
+    search = prepare(args, say)
+    try:
+        tuner = build(search)
+        results = fit(search, tuner)
+        return conclude(search, results)
+    except BaseException as e:
+        if search.tracker:  # interrupted or broken: not left RUNNING in MLflow
+            search.tracker.end_search("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+        raise
+    finally:
+        if search.started_ray:
+            import ray
+
+            ray.shutdown()
+
+
+def prepare(args, say=print) -> Search:
+    family = registry.get(args.command)
+    results_dir = Path(args.results_dir)
+    uri = None if args.no_tracking else tracking.resolve_uri(args.tracking_uri, results_dir)
+    if uri and tracking.is_remote(uri):
+        tracking.client(uri)  # an unreachable server stops us here, before any work
+    data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir, need=("train", "val"), say=say)
+    name = args.name or f"{family.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    where = experiments.folder_of(args.storage, results_dir)
+    if (where / name).exists():
+        # A second search under one name would mix its trials with the first's, in Ray's
+        # folder and in MLflow alike.
+        raise FerSearchError(f"{where} already holds a search named '{name}'",
+                             hint="choose another --name (the default is the family and the time)")
+    sizes = splits.sizes()
+    say(f"search {name}: {args.trials} {family.name} trial(s) on {data.source} "
+        f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
+    fidelity = family.fidelity(getattr(args, "max_epochs", None))
+    search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
+                    results_dir=results_dir, meta=search_meta(args, family, data, name, fidelity),
+                    trial_settings=network_settings(args, family, fidelity),
+                    points=first_points(args, family, data, results_dir, uri, say), say=say)
+    if uri:
+        search.tracker = tracking.Tracker(uri, search.meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
+        search.tracker.start_search(search.meta["tags"], family.space())
+        say(f"tracking: {uri}, experiment {search.meta['experiment']}")
+    return search
+
+
+def network_settings(args, family: registry.Family, fidelity) -> dict:
+    """What a network's trials need beyond the config: weights, epochs, precision."""
+    if not family.is_network:
+        return {}
+    weights = None
+    if family.pretrained:
+        from trainables import networks
+
+        weights = networks.resolve_weights(family.name, args.weights)  # offline: one clear error, before any work
+    return {"weights": weights, "max_epochs": fidelity.max, "precision": args.precision}
+
+
+def first_points(args, family, data, results_dir: Path, uri: str | None, say) -> list[dict]:
+    """What the search evaluates before Optuna proposes: with --warm-start, the best
+    configurations of earlier searches; then the space's defaults (once)."""
+    defaults = dict(family.space().DEFAULTS)
+    if not args.warm_start:
+        return [defaults]
+    from . import warmstart
+
+    warm = warmstart.earlier_best(family, data.fingerprint, results_dir, uri if uri and tracking.is_remote(uri) else None,
+                                  args.warm_start)
+    if warm:
+        say(f"warm start: the {len(warm)} best configuration(s) of earlier {family.name} searches on this data come first")
+    else:
+        say(f"warm start: no finished {family.name} trial on this data in {results_dir} to start from")
+    return warm + ([defaults] if defaults not in warm else [])
+
+
+def search_meta(args, family, data, name: str, fidelity) -> dict:
+    return {
+        "search": name, "family": family.name, "fidelity": fidelity.as_dict(),
+        "experiment": args.experiment or tracking.default_experiment(data.source),
+        "tags": {
+            "data_source": data.source, "data_format": data.format, "data_fingerprint": data.fingerprint,
+            "git_commit": tracking.git_commit(), "command": export.command_line(args),
+            "searcher": args.searcher, "scheduler": args.scheduler, "seed": args.seed, "trials": args.trials,
+        },
+    }
+
+
+def build(search: Search):
+    """Ray (local on 127.0.0.1, or the cluster of --address) and the Tuner."""
+    from . import tuner as tuning
+
+    args, family = search.args, search.family
+    search.started_ray = tuning.start_ray(args.verbose, args.address)
+    tuning.check_storage(args.storage)
+    gpus = args.gpus_per_trial
+    if gpus is None:
+        gpus = 1.0 if family.uses_gpu and tuning.gpus_in_cluster() >= 1 else 0.0
+    settings = tuning.SearchSettings(
+        name=search.name, trials=args.trials, seed=args.seed, results_dir=search.results_dir,
+        searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
+        time_budget_s=args.time_budget, verbose=args.verbose, fidelity=search.fidelity,
+        trial_settings=search.trial_settings, points_to_evaluate=search.points,
+    )
+    tuner = tuning.build_tuner(family, search.splits, settings, callbacks(search))
+    experiments.write_meta(search.folder, search.meta)
+    return tuner
+
+
+def callbacks(search: Search) -> list:
+    """The progress display, and MLflow's child runs when the search is tracked."""
+    from .progress import Progress
+
+    found = [Progress(search.family.name, search.args.trials, search.fidelity, time_budget_s=search.args.time_budget)]
+    if search.tracker:
+        from .tracking_callback import TrackingCallback
+
+        found.append(TrackingCallback(search.tracker, search.fidelity))
+    return found
+
+
+def fit(search: Search, tuner):
+    started = time.monotonic()
+    results = tuner.fit()
+    search.wall = time.monotonic() - started
+    return results
+
+
+def conclude(search: Search, results) -> int:
+    """Rows, the best, its export, MLflow, the leaderboard, the summary. 0 when a model
+    came out of it, 1 when no trial produced a val_accuracy."""
+    family, say = search.family, search.say
+    trial_rows = [rows.from_result(r, search.name, family, search.fidelity, search.data.fingerprint) for r in results]
+    best = export.pick_best(trial_rows)
+    card = model = None
+    if best is None:
+        say(f"no trial produced a val_accuracy: nothing to export (see the errors in {search.folder})")
+    else:
+        card, model = export.export_best(search, best)
+        best["test_accuracy"] = card["metrics"]["test"]["accuracy"] if card["metrics"].get("test") else None
+        best["model"] = card["model_file"] if card["written"] else None
+    if search.tracker:
+        search.tracker.finish_search(best, card, model, search.splits, trial_rows, family.space(), search.model_format)
+    search.model_format.remove_from_trials(results)
+    board = write_leaderboard(search, trial_rows)
+    summarize(search, trial_rows, best, card, board)
+    return 0 if best is not None else 1
+
+
+def write_leaderboard(search: Search, trial_rows: list[dict]) -> Path:
+    """From MLflow, the source of truth, when this search was tracked; else from its own rows."""
+    tracker = search.tracker
+    if tracker is not None and not tracker.broken:
+        try:
+            return leaderboard.write_all(search.results_dir, tracking.leaderboard_rows(tracker.client))
+        except Exception as e:  # MLflow went away at the very end: the search's own rows still land
+            search.say(f"warning: leaderboard from MLflow failed ({e}); writing this search's rows")
+    return leaderboard.write(search.results_dir, search.name, trial_rows)
+
+
+def summarize(search: Search, trial_rows: list[dict], best: dict | None, card: dict | None, board: Path) -> None:
+    say, tracker = search.say, search.tracker
+    counts = {s: sum(r["status"] == s for r in trial_rows) for s in status.ENDED}
+    say(f"done in {fmt_duration(search.wall)}: {len(trial_rows)} trial(s), {counts[status.FINISHED]} finished, "
+        f"{counts[status.STOPPED]} stopped early, {counts[status.FAILED]} failed")
+    if best is not None:
+        m = card["metrics"]
+        test = f", test_accuracy {m['test']['accuracy']:.4f}" if m.get("test") else ""
+        say(f"best {search.family.name}: val_accuracy {m['val']['accuracy']:.4f}{test} (trial {best['trial_id']})")
+        say(f"  config: {fmt_config(best['_config'], limit=99)}")
+        if card["written"]:
+            say(f"  model:  {card['model_file']} (card: {models.card_path(Path(card['model_file']))})")
+        else:
+            kept = card["kept"]
+            say(f"  model:  kept {kept['model_file']} from search {kept['search']}: its val_accuracy "
+                f"{kept['val_accuracy']:.4f} beats this search's")
+    say(f"  leaderboard: {board} (python -m search leaderboard)")
+    if tracker is not None:
+        if tracker.broken:
+            say(f"  MLflow: incomplete ({tracker.broken}); run `python -m search sync --name {tracker.search}` once it is back")
+        elif tracker.uri.startswith("sqlite:"):
+            say(f"  MLflow: mlflow ui --backend-store-uri {tracker.uri}")
+        else:
+            say(f"  MLflow: {tracker.uri}")

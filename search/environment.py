@@ -1,0 +1,105 @@
+"""The process environment: set in one place, before Ray, TensorFlow or MLflow is imported.
+
+Each of these libraries reads some of its settings from the environment once, at import
+(or when it starts its servers), so the CLI calls ``configure`` first thing. Ray's
+workers inherit the environment of the process that starts Ray.
+
+And the terminal: TensorFlow's C++ start-up lines (absl's "All log messages before
+absl::InitializeLog()", "failed call to cuInit", "Could not find cuda drivers") reach
+stderr below Python, and ``TF_CPP_MIN_LOG_LEVEL`` no longer silences all of them. A user
+reads them as errors. ``native_chatter_filtered`` filters stderr at the file-descriptor
+level; ``--verbose`` shows everything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import sys
+import threading
+
+# Read at import (or at ray.init) by the library named in each comment.
+SETTINGS = {
+    # Ray: a local Ray takes 127.0.0.1 as its node address and binds every server there,
+    # not the machine's outward address (with clusters enabled Ray rewrites a literal
+    # 127.0.0.1 to it). A cluster joined with --address is not affected.
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    # MLflow: one quick try at a tracking server (the default retries with backoff for a
+    # minute), and no telemetry.
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+}
+QUIET = {
+    # TensorFlow's C++ logging below errors (oneDNN notes, CPU feature notes)
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    # Ray Tune's newer console output prints an experiment banner even at verbose=0; the
+    # legacy reporter at verbose=0 is silent, and our Progress display takes its place.
+    "RAY_AIR_NEW_OUTPUT": "0",
+}
+
+
+def configure(verbose: bool = False) -> None:
+    """Set what the libraries read at import; a variable the user set is kept."""
+    for name, value in {**SETTINGS, **({} if verbose else QUIET)}.items():
+        os.environ.setdefault(name, value)
+
+
+def check_before_ray(address: str | None) -> None:
+    """Before a local Ray starts: Ray reads its node address setting at import, so it must
+    have been imported after ``configure``; otherwise its servers would bind the machine's
+    outward address."""
+    if address is None and "ray" in sys.modules and os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
+        raise RuntimeError("Ray was imported before search.environment.configure(): a local Ray would not bind to 127.0.0.1")
+    configure()
+
+
+# TensorFlow's native log lines: absl/glog format ("I0000 00:00:1795.. 1172 file.cc:31] ..."),
+# absl's preamble, TF's older format, and the CPU-feature note. Fatal (F) lines still show.
+CHATTER = re.compile(
+    r"^(?:[IWE]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] "
+    r"|WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|\d{4}-\d\d-\d\d [\d:.]+: [IWE] (?:tensorflow|external|xla)/"
+    r"|This TensorFlow binary is optimized to use available CPU instructions"
+    r"|To enable the following instructions: .* rebuild TensorFlow)"
+)
+
+
+@contextlib.contextmanager
+def native_chatter_filtered(enabled: bool = True):
+    """Route file descriptor 2 through a filter that drops ``CHATTER`` lines and passes
+    everything else on, as it comes (Python's own stderr writes included)."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable stderr (a closed descriptor): nothing to filter
+        yield
+        return
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward():
+        try:
+            with os.fdopen(read_end, "rb") as lines:
+                for line in lines:
+                    if not CHATTER.match(line.decode(errors="replace")):
+                        os.write(saved, line)
+        except OSError:  # the terminal went away
+            pass
+
+    reader = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    reader.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # the pipe's last writer here is gone: the reader sees its end
+        reader.join(timeout=2)
+        if not reader.is_alive():  # else a process started inside still holds the pipe: the
+            os.close(saved)        # reader goes on passing its lines to the terminal

@@ -1,0 +1,190 @@
+"""Exported model files: one ``ModelFormat`` per way a family's model is stored.
+
+A format knows how its model is read from a trial's checkpoint, saved atomically, loaded
+back (only ours), and logged to MLflow. A family names its format
+(``registry.Family.model_format``); the driver looks it up in ``FORMATS`` and asks it.
+
+- ``skops``: a scikit-learn pipeline saved with skops (no pickle: loading runs no code of
+  the file's choosing).
+- ``keras``: a self-contained ``.keras`` file, loaded in Keras' safe mode.
+
+Beside each model, a JSON card: ``<family>_best.skops`` and ``<family>_best.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from trainables.errors import FerSearchError
+
+from .files import atomic_write
+
+# Loading trusts scikit-learn, NumPy and SciPy types and our own feature steps; anything
+# else in a file means it is not one of ours.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "trainables.features.")
+
+
+def card_path(model_path: Path) -> Path:
+    return Path(model_path).with_suffix(".json")
+
+
+def read_card(model_path: Path) -> dict | None:
+    path = card_path(model_path)
+    if not path.exists():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise FerSearchError(f"{path}: not a readable model card ({e})") from None
+
+
+def write_card(model_path: Path, card: dict) -> None:
+    atomic_write(card_path(model_path), lambda tmp: Path(tmp).write_text(json.dumps(card, indent=2, default=str) + "\n"))
+
+
+class TrialModel:
+    """A trial's model as read from its checkpoint: the model, and the file it came from
+    (copied out of the experiment storage; ``discard`` removes the copy)."""
+
+    def __init__(self, model, file: Path | None = None):
+        self.model, self.file = model, file
+
+    def discard(self) -> None:
+        if self.file is not None:
+            shutil.rmtree(self.file.parent, ignore_errors=True)
+
+
+class SkopsFormat:
+    suffix = ".skops"
+
+    def from_trial(self, result) -> TrialModel | None:
+        """The model a classical trial fitted on all of train, or None where it left none
+        (stopped early, or an older search). Read through the same trusted-type check as
+        any exported file."""
+        from trainables.classical import FITTED_MODEL
+
+        if result.checkpoint is None:
+            return None
+        with result.checkpoint.as_directory() as folder:  # fetched from a bucket where it lives in one
+            path = Path(folder) / FITTED_MODEL
+            return TrialModel(self.load(path)) if path.exists() else None
+
+    def remove_from_trials(self, results) -> None:
+        """The trials' fitted models (tens of MB each) once the best is exported: a long
+        search would otherwise keep one per trial that reached all of train."""
+        from trainables.classical import FITTED_MODEL
+
+        for result in results:
+            for checkpoint, _ in result.best_checkpoints or []:
+                try:  # the checkpoint's own filesystem: local, or the bucket of --storage
+                    checkpoint.filesystem.delete_file(f"{checkpoint.path}/{FITTED_MODEL}")
+                except (FileNotFoundError, OSError):
+                    pass
+
+    def save(self, trial_model: TrialModel, path: Path) -> None:
+        import skops.io as sio
+
+        atomic_write(path, lambda tmp: sio.dump(trial_model.model, tmp))
+
+    def load(self, path: Path):
+        import skops.io as sio
+
+        not_ours = f"{path}: not a fer-search model"
+        try:
+            untrusted = sio.get_untrusted_types(file=path)
+        except Exception as e:  # skops raises a variety of errors on foreign or damaged files
+            raise FerSearchError(f"{not_ours} (unreadable as skops: {type(e).__name__})") from None
+        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        if foreign:
+            raise FerSearchError(f"{not_ours} (it holds {', '.join(foreign[:3])})", hint="only skops files that fer-search exported are loaded")
+        try:
+            model = sio.load(path, trusted=untrusted)
+        except Exception as e:
+            raise FerSearchError(f"{not_ours} (loading failed: {type(e).__name__}: {e})") from None
+        if not hasattr(model, "predict"):
+            raise FerSearchError(f"{not_ours} (it holds a {type(model).__name__}, not a model)")
+        return model
+
+    def log(self, model, example, register: str | None):
+        """MLflow's scikit-learn flavour in skops format; the model takes (N, 48, 48) faces."""
+        import mlflow.sklearn
+        import skops.io as sio
+
+        trainables_dir = str(Path(__file__).resolve().parents[2] / "trainables")
+        trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(TRUSTED_PREFIXES)]
+        return mlflow.sklearn.log_model(model, name="model", serialization_format="skops", skops_trusted_types=trusted,
+                                        code_paths=[trainables_dir], input_example=example, registered_model_name=register)
+
+
+class KerasFormat:
+    suffix = ".keras"
+
+    def from_trial(self, result) -> TrialModel:
+        """A network's best epoch, read back from the experiment storage (fetched from a
+        bucket when it lives in one)."""
+        from trainables import deep
+
+        checkpoint = result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
+        if checkpoint is None:
+            raise RuntimeError(f"trial {result.path} left no checkpoint to export")
+        local = Path(tempfile.mkdtemp(prefix="fer-best-")) / deep.CHECKPOINT_MODEL
+        with checkpoint.as_directory() as folder:
+            shutil.copy(Path(folder) / deep.CHECKPOINT_MODEL, local)
+        return TrialModel(deep.load(local), local)
+
+    def remove_from_trials(self, results) -> None:
+        """A network keeps its best few checkpoints (a resumed trial needs them)."""
+
+    def save(self, trial_model: TrialModel, path: Path) -> None:
+        atomic_write(path, lambda tmp: shutil.copyfile(trial_model.file, tmp))
+
+    def load(self, path: Path):
+        """A network, in Keras' safe mode (no code from the file runs), checked for our
+        input and output: (48, 48, 1) faces in, 7 probabilities out."""
+        from trainables import deep
+
+        try:
+            model = deep.load(path)
+        except Exception as e:
+            raise FerSearchError(f"{path}: not a fer-search model (Keras could not load it safely: {type(e).__name__})") from None
+        inputs, outputs = model.model.inputs, model.model.outputs
+        if len(inputs) != 1 or tuple(inputs[0].shape[1:]) != (48, 48, 1) or len(outputs) != 1 or outputs[0].shape[-1] != 7:
+            raise FerSearchError(f"{path}: not a fer-search model (it does not take 48x48x1 faces to 7 emotions)")
+        return model
+
+    def log(self, model, example, register: str | None):
+        """MLflow's Keras flavour; the model takes (N, 48, 48, 1) uint8 faces."""
+        import mlflow.keras
+        from mlflow.models import infer_signature
+
+        return mlflow.keras.log_model(model.model, name="model", registered_model_name=register,
+                                      signature=infer_signature(example[..., None], model.predict_proba(example)))
+
+
+FORMATS = {"skops": SkopsFormat(), "keras": KerasFormat()}
+
+
+def save(trial_model: TrialModel, path: Path, card: dict) -> None:
+    """The model, then its card: a card never names a model file that is not there yet."""
+    format_for(path).save(trial_model, path)
+    write_card(path, card)
+
+
+def format_for(path: Path):
+    path = Path(path)
+    for model_format in FORMATS.values():
+        if path.suffix == model_format.suffix:
+            return model_format
+    raise FerSearchError(f"{path}: not a fer-search model",
+                         hint=f"exported models are models/<family>_best{' or '.join(f.suffix for f in FORMATS.values())}")
+
+
+def load(path: Path):
+    """The model at ``path``; a FerSearchError when it is missing or not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise FerSearchError(f"{path}: no such model file")
+    return format_for(path).load(path)
