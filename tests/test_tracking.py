@@ -150,12 +150,12 @@ def test_embedded_store_by_default_and_the_leaderboard_from_it(ray_local, tiny):
         result = run_cli(family, "--data", TINY_DEMO, "--trials", 3, "--name", f"embedded-{family}",
                          *tiny.folders)
         assert result.code == 0, result.err
-        assert f"mlflow ui --backend-store-uri sqlite:///{tiny['results'].resolve()}/mlflow.db" in result.out
+        assert f"mlflow ui --backend-store-uri sqlite:///{tiny.results.resolve()}/mlflow.db" in result.out
     assert (tiny.results / "mlflow.db").exists()
-    c = client(f"sqlite:///{tiny['results'] / 'mlflow.db'}")
+    c = client(f"sqlite:///{tiny.results / 'mlflow.db'}")
     assert len(runs_of(c, "embedded-svm")) == 4 and len(runs_of(c, "embedded-rf")) == 4
     artifact_uri = runs_of(c, "embedded-svm")[0].info.artifact_uri
-    assert artifact_uri.startswith(f"file://{tiny['results'].resolve()}/mlartifacts/")
+    assert artifact_uri.startswith(f"file://{tiny.results.resolve()}/mlartifacts/")
 
     # the leaderboard in every format, from MLflow: both families, best first
     out = run_cli("leaderboard", "--results-dir", tiny.results, "--format", "json")
@@ -181,7 +181,7 @@ def test_sync_is_idempotent(ray_local, tiny):
                      *tiny.folders)
     assert result.code == 0, result.err
     assert not (tiny.results / "mlflow.db").exists()
-    uri = f"sqlite:///{tiny['results'] / 'mlflow.db'}"
+    uri = f"sqlite:///{tiny.results / 'mlflow.db'}"
     first = run_cli("sync", "--results-dir", tiny.results)
     assert first.code == 0, first.err
     count = len(runs_of(client(uri), "offline"))
@@ -248,7 +248,7 @@ def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 2, "--name", "seen-in-the-ui",
                      *tiny.folders)
     assert result.code == 0, result.err
-    uri = f"sqlite:///{tiny['results'].resolve() / 'mlflow.db'}"
+    uri = f"sqlite:///{tiny.results.resolve() / 'mlflow.db'}"
     experiment = client(uri).get_experiment_by_name("fer-search-demo").experiment_id
     port = free_port()
     ui = subprocess.Popen([sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",

@@ -90,44 +90,19 @@ def slots(cpus_per_trial: float) -> int:
 
 
 def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: list):
-    import optuna
     from ray import tune
-    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
-    from ray.tune.search.optuna import OptunaSearch
 
-    from .limiter import BudgetedLimiter
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
     if not s.verbose:
         logging.getLogger("ray.tune").setLevel(logging.WARNING)
-    space = family.space()
-    fidelity = s.fidelity or space.FIDELITY
-    if s.searcher == "random":
-        sampler = optuna.samplers.RandomSampler(seed=s.seed)
-    else:
-        # constant_liar: concurrent trials do not all get proposed the same point
-        with warnings.catch_warnings():  # multivariate and group are flagged experimental, and are what
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # conditional spaces want
-            sampler = optuna.samplers.TPESampler(seed=s.seed, multivariate=True, group=True, constant_liar=True)
-    # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
-    # the ones TuneConfig hands down (ASHA still needs them there).
-    searcher = OptunaSearch(space=space.space, metric=METRIC, mode=MODE, sampler=sampler,
-                            points_to_evaluate=s.points_to_evaluate or [dict(space.DEFAULTS)])
-    deadline = time.time() + s.time_budget_s if s.time_budget_s else None
-    searcher = BudgetedLimiter(searcher, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
-    if s.scheduler == "asha":
-        scheduler = ASHAScheduler(time_attr=fidelity.attr, grace_period=fidelity.grace, max_t=fidelity.max,
-                                  reduction_factor=fidelity.reduction_factor)
-    else:
-        scheduler = FIFOScheduler()
+    fidelity = s.fidelity or family.fidelity()
     settings = {"seed": s.seed, "rungs": list(fidelity.rungs), "threads": max(1, int(s.cpus_per_trial)),
                 **(s.trial_settings or {})}
     trainable = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
     resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}
-    trainable = tune.with_resources(trainable, resources)
     return tune.Tuner(
-        trainable,
-        tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=s.trials, metric=METRIC, mode=MODE,
+        tune.with_resources(trainable, resources),
+        tune_config=tune.TuneConfig(search_alg=searcher(family, s), scheduler=scheduler(s.scheduler, fidelity),
+                                    num_samples=s.trials, metric=METRIC, mode=MODE,
                                     # A classical trial is seconds of work at its first rungs: a
                                     # new worker process per trial (start-up, imports) would cost
                                     # more than the fit. Networks keep one process per trial, so
@@ -146,3 +121,41 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
                                                     checkpoint_score_order=MODE),
         ),
     )
+
+
+def sampler(name: str, seed: int):
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    # constant_liar: concurrent trials do not all get proposed the same point
+    with warnings.catch_warnings():  # multivariate and group are flagged experimental, and are what
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # conditional spaces want
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, group=True, constant_liar=True)
+
+
+def searcher(family: Family, s: SearchSettings):
+    """Optuna over the family's space, its first points, as many trials at once as fit,
+    and no new trial after --time-budget."""
+    from ray.tune.search.optuna import OptunaSearch
+
+    from .limiter import BudgetedLimiter
+
+    space = family.space()
+    # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
+    # the ones TuneConfig hands down (ASHA still needs them there).
+    optuna_search = OptunaSearch(space=space.space, metric=METRIC, mode=MODE, sampler=sampler(s.searcher, s.seed),
+                                 points_to_evaluate=s.points_to_evaluate or [dict(space.DEFAULTS)])
+    deadline = time.time() + s.time_budget_s if s.time_budget_s else None
+    return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
+
+
+def scheduler(name: str, fidelity):
+    """ASHA on the family's fidelity rungs, or none (every trial runs to the end)."""
+    from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
+
+    if name == "asha":
+        return ASHAScheduler(time_attr=fidelity.attr, grace_period=fidelity.grace, max_t=fidelity.max,
+                             reduction_factor=fidelity.reduction_factor)
+    return FIFOScheduler()
