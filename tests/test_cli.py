@@ -1,5 +1,6 @@
 """The CLI's surface: help, listing, data info, evaluate, and one-line errors."""
 
+import hashlib
 import json
 import os
 import subprocess
@@ -74,10 +75,13 @@ def test_a_file_that_is_not_our_model(tmp_path):
     foreign = tmp_path / "foreign.skops"
     sio.dump({"weights": np.zeros(3)}, foreign)
     result = run_cli("evaluate", foreign, "--data", "demo:100")
+    assert result.code == 2 and "foreign.skops: no model card beside it" in result.err and "--trust" in result.err
+    # trusted knowingly: skops' own guard still refuses the types it holds
+    result = run_cli("evaluate", foreign, "--data", "demo:100", "--trust")
     assert result.code == 2 and "foreign.skops: not a fer-search model" in result.err
     garbage = tmp_path / "garbage.skops"
     garbage.write_bytes(b"not a zip at all")
-    result = run_cli("evaluate", garbage)
+    result = run_cli("evaluate", garbage, "--trust")
     assert result.code == 2 and "garbage.skops: not a fer-search model" in result.err
     other = tmp_path / "model.pkl"
     other.write_bytes(b"\x80\x04")
@@ -128,6 +132,23 @@ def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
     assert "confusion matrix" in result.out and "macro_f1" in result.out
     result = run_cli("evaluate", tmp_path / "m" / "svm_best.skops", "--data", test_only, "--split", "val")
     assert result.code == 2 and "holds no 'val' images" in result.err
+
+
+def test_a_model_file_that_does_not_match_its_card_is_refused(ray_local, tmp_path):
+    result = run_cli("svm", "--data", "demo:700", "--trials", 1, "--no-tracking", "--results-dir", tmp_path / "r",
+                     "--models-dir", tmp_path / "m")
+    assert result.code == 0, result.err
+    model = tmp_path / "m" / "svm_best.skops"
+    card = json.loads(model.with_suffix(".json").read_text())
+    assert card["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    assert run_cli("evaluate", model).code == 0
+    model.write_bytes(model.read_bytes() + b"\0")  # changed after the export (zip readers ignore a trailing byte)
+    result = run_cli("evaluate", model)
+    assert result.code == 2 and "does not match its card" in result.err and "--trust" in result.err
+    assert run_cli("evaluate", model, "--trust").code == 0  # knowingly: still through skops' type check
+    model.with_suffix(".json").unlink()
+    result = run_cli("evaluate", model)
+    assert result.code == 2 and "no model card beside it" in result.err
 
 
 def test_a_local_ray_lives_on_127_0_0_1_when_the_cli_runs_as_a_user_runs_it(tmp_path):

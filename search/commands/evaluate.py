@@ -20,17 +20,19 @@ def add_parser(sub) -> None:
     add_data_options(p, val_default=None)
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--json", metavar="FILE", help="also write accuracy, macro_f1, per_class and confusion_matrix here")
+    p.add_argument("--trust", action="store_true",
+                   help="load a model file that has no card or does not match its card's sha256 (know where it comes from)")
 
 
 def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: float | None,
-             cache_dir: Path | None, say=print) -> dict:
+             cache_dir: Path | None, say=print, trust: bool = False) -> dict:
     from trainables import metrics
     from trainables.data import DEFAULT_VAL_FRACTION
 
     from ..engine import datasets
     from ..stores import models
 
-    model = models.load(model_file)
+    model = models.load(model_file, trust=trust)
     card = models.read_card(model_file) or {}
     card_data = card.get("data", {})
     if data_spec is None and card_data.get("source") and (card_data["source"].startswith("demo") or Path(card_data["source"]).exists()):
@@ -58,7 +60,7 @@ def render(report: dict, split: str) -> str:
 
 
 def main(args) -> int:
-    report = evaluate(Path(args.model_file), args.data, args.split, args.val_fraction, args.cache_dir)
+    report = evaluate(Path(args.model_file), args.data, args.split, args.val_fraction, args.cache_dir, trust=args.trust)
     print(render(report, args.split), end="")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

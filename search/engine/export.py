@@ -51,7 +51,7 @@ def export_best(search, best: dict) -> tuple[dict, object]:
     old = models.read_card(path) if path.exists() else None
     card["written"] = replaces(old, card)
     if card["written"]:
-        models.save(trial_model, path, {k: v for k, v in card.items() if k != "written"})
+        card["sha256"] = models.save(trial_model, path, {k: v for k, v in card.items() if k != "written"})
     else:
         card["kept"] = {"model_file": str(path), "val_accuracy": old["metrics"]["val"]["accuracy"], "search": old.get("search")}
     trial_model.discard()

@@ -8,11 +8,16 @@ back (only ours), and logged to MLflow. A family names its format
   the file's choosing).
 - ``keras``: a self-contained ``.keras`` file, loaded in Keras' safe mode.
 
-Beside each model, a JSON card: ``<family>_best.skops`` and ``<family>_best.json``.
+Beside each model, a JSON card: ``<family>_best.skops`` and ``<family>_best.json``. A
+model file is code to whoever loads it: the card carries the file's sha256, and ``load``
+refuses a file that has no card or does not match it, unless the caller trusts it
+knowingly (``--trust``). Either way the format's own guard applies: skops with an
+explicit list of trusted types, Keras in safe mode.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -167,10 +172,36 @@ class KerasFormat:
 FORMATS = {"skops": SkopsFormat(), "keras": KerasFormat()}
 
 
-def save(trial_model: TrialModel, path: Path, card: dict) -> None:
-    """The model, then its card: a card never names a model file that is not there yet."""
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save(trial_model: TrialModel, path: Path, card: dict) -> str:
+    """The model, then its card with the model file's sha256 (returned): a card never
+    names a model file that is not there yet."""
     format_for(path).save(trial_model, path)
-    write_card(path, card)
+    digest = sha256_of(path)
+    write_card(path, {**card, "sha256": digest})
+    return digest
+
+
+def check_against_card(path: Path) -> None:
+    """A FerSearchError unless ``path`` has a card whose sha256 is the file's."""
+    trust = "pass --trust to load it anyway, if you know where the file comes from"
+    card = read_card(path)
+    if card is None:
+        raise FerSearchError(f"{path}: no model card beside it ({card_path(path).name}): a model file is code, and only "
+                             "files whose card vouches for them are loaded", hint=trust)
+    if not card.get("sha256"):
+        raise FerSearchError(f"{path}: its card {card_path(path).name} carries no sha256 (exported by an older fer-search)",
+                             hint=trust)
+    if card["sha256"] != sha256_of(path):
+        raise FerSearchError(f"{path}: the file does not match its card {card_path(path).name} (sha256 differs): "
+                             "it was changed or replaced after the export", hint=trust)
 
 
 def format_for(path: Path):
@@ -182,9 +213,13 @@ def format_for(path: Path):
                          hint=f"exported models are models/<family>_best{' or '.join(f.suffix for f in FORMATS.values())}")
 
 
-def load(path: Path):
-    """The model at ``path``; a FerSearchError when it is missing or not one of ours."""
+def load(path: Path, trust: bool = False):
+    """The model at ``path``; a FerSearchError when it is missing, not one of ours, or
+    (unless ``trust``) not the file its card describes."""
     path = Path(path)
     if not path.is_file():
         raise FerSearchError(f"{path}: no such model file")
-    return format_for(path).load(path)
+    model_format = format_for(path)
+    if not trust:
+        check_against_card(path)
+    return model_format.load(path)
