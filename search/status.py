@@ -1,7 +1,8 @@
-"""A trial's final status, one name each: finished, stopped (early, by the scheduler), failed."""
+"""A trial's final status, one name each: finished, stopped (early, by the scheduler),
+failed, interrupted (the search was, by Ctrl-C or a crash: ``--resume`` continues it)."""
 
-FINISHED, STOPPED, FAILED = "finished", "stopped", "failed"
-ENDED = (FINISHED, STOPPED, FAILED)
+FINISHED, STOPPED, FAILED, INTERRUPTED = "finished", "stopped", "failed", "interrupted"
+ENDED = (FINISHED, STOPPED, FAILED, INTERRUPTED)
 
 
 def of(last_result: dict | None, error, fidelity) -> str:

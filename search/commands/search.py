@@ -26,7 +26,11 @@ def add_family_parser(sub, family: registry.Family) -> None:
     p.add_argument("--seed", type=int, default=0, help="seeds the sampler and the models (default: 0)")
     p.add_argument("--time-budget", type=duration, metavar="T",
                    help="start no trial after this long, e.g. 900, 15m, 2h (running trials finish)")
-    p.add_argument("--name", help="the search's name (default: FAMILY-DATE-TIME)")
+    p.add_argument("--name", help="the search's name (default: FAMILY-DATE-TIME; with --resume, the latest search)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted or crashed search (--name, else this family's latest in --results-dir): "
+                        "its finished trials are kept, unfinished ones continue, up to its own --trials")
+    p.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed trials again too")
     add_results_dir(p)
     p.add_argument("--models-dir", default="models", metavar="DIR", help="exported best models (default: models/)")
     p.add_argument("--searcher", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")

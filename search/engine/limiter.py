@@ -22,3 +22,10 @@ class BudgetedLimiter(ConcurrencyLimiter):
         if self.deadline is not None and time.time() >= self.deadline:
             return Searcher.FINISHED
         return super().suggest(trial_id)
+
+    def set_state(self, state: dict):
+        """Restoring a search brings back the first run's state: its deadline is kept out,
+        so a resumed search's --time-budget counts from the resume."""
+        deadline = self.deadline
+        super().set_state(state)
+        self.deadline = deadline

@@ -1,13 +1,14 @@
 """One search, in phases: ``prepare`` (data, name, settings, tracking), ``build`` (Ray and
 the tuner), ``fit``, ``conclude`` (rows, the best, export, MLflow, leaderboard, summary).
 
-``run`` is the four in a row. A resumed search is prepare, restore, fit, conclude: the
-same functions, with Ray Tune's ``Tuner.restore`` in place of ``build``.
+``run`` is the four in a row. A resumed search (``--resume``) is prepare, restore, fit,
+conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``build``.
 """
 
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from trainables.errors import FerSearchError
 from .. import registry, status
 from ..stores import experiments, leaderboard, models, rows, tracking
 from ..text import fmt_config, fmt_duration
-from . import datasets, export
+from . import datasets, export, resume
 
 
 @dataclass
@@ -39,6 +40,8 @@ class Search:
     say: object = print
     started_ray: bool = False
     wall: float = 0.0
+    resumed: bool = False
+    interrupted: bool = False  # by Ctrl-C: some trials did not end
 
     @property
     def folder(self) -> Path:
@@ -53,12 +56,14 @@ class Search:
 def run(args, say=print) -> int:
     search = prepare(args, say)
     try:
-        tuner = build(search)
+        tuner = restore(search) if search.resumed else build(search)
         results = fit(search, tuner)
         return conclude(search, results)
     except BaseException as e:
         if search.tracker:  # interrupted or broken: not left RUNNING in MLflow
             search.tracker.end_search("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+        if isinstance(e, KeyboardInterrupt):  # a second Ctrl-C: stopped at once
+            say(f"interrupted; continue with: {resume.command(args, search.name)}")
         raise
     finally:
         if search.started_ray:
@@ -70,25 +75,33 @@ def run(args, say=print) -> int:
 def prepare(args, say=print) -> Search:
     family = registry.get(args.command)
     results_dir = Path(args.results_dir)
+    where = experiments.folder_of(args.storage, results_dir)
+    earlier = None
+    if args.resume:
+        earlier = experiments.read_meta(resume.find(args, family, where))
+        resume.hold_to(args, earlier)
     uri = None if args.no_tracking else tracking.resolve_uri(args.tracking_uri, results_dir)
     if uri and tracking.is_remote(uri):
         tracking.client(uri)  # an unreachable server stops us here, before any work
     data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir, need=("train", "val"), say=say)
     name = args.name or f"{family.name}-{datetime.now():%Y%m%d-%H%M%S}"
-    where = experiments.folder_of(args.storage, results_dir)
-    if (where / name).exists():
+    if earlier is not None and data.fingerprint != earlier["tags"]["data_fingerprint"]:
+        raise FerSearchError(f"--resume: the data {data.source} is not the data {name} searched "
+                             f"(fingerprint {data.fingerprint}, not {earlier['tags']['data_fingerprint']})")
+    if earlier is None and (where / name).exists():
         # A second search under one name would mix its trials with the first's, in Ray's
         # folder and in MLflow alike.
         raise FerSearchError(f"{where} already holds a search named '{name}'",
-                             hint="choose another --name (the default is the family and the time)")
+                             hint="choose another --name (the default is the family and the time), or --resume it")
     sizes = splits.sizes()
-    say(f"search {name}: {args.trials} {family.name} trial(s) on {data.source} "
+    say(f"{'resuming search' if earlier else 'search'} {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
     fidelity = family.fidelity(getattr(args, "max_epochs", None))
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
-                    results_dir=results_dir, meta=search_meta(args, family, data, name, fidelity),
+                    results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
                     trial_settings=network_settings(args, family, fidelity),
-                    points=first_points(args, family, data, results_dir, uri, say), say=say)
+                    points=[] if earlier else first_points(args, family, data, results_dir, uri, say), say=say,
+                    resumed=earlier is not None)
     if uri:
         search.tracker = tracking.Tracker(uri, search.meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
         search.tracker.start_search(search.meta["tags"], family.space())
@@ -127,7 +140,7 @@ def first_points(args, family, data, results_dir: Path, uri: str | None, say) ->
 
 def search_meta(args, family, data, name: str, fidelity) -> dict:
     return {
-        "search": name, "family": family.name, "fidelity": fidelity.as_dict(),
+        "search": name, "family": family.name, "fidelity": fidelity.as_dict(), "options": resume.options_of(args),
         "experiment": args.experiment or tracking.default_experiment(data.source),
         "tags": {
             "data_source": data.source, "data_format": data.format, "data_fingerprint": data.fingerprint,
@@ -141,22 +154,38 @@ def build(search: Search):
     """Ray (local on 127.0.0.1, or the cluster of --address) and the Tuner."""
     from . import tuner as tuning
 
+    tuner = tuning.build_tuner(search.family, search.splits, settings(search), callbacks(search))
+    experiments.write_meta(search.folder, search.meta)
+    return tuner
+
+
+def restore(search: Search):
+    """Ray, and the interrupted search's Tuner from its experiment folder."""
+    from . import tuner as tuning
+
+    args = search.args
+    s = settings(search)
+    path = f"{args.storage.rstrip('/')}/{search.name}" if args.storage and "://" in args.storage else str(search.folder.resolve())
+    return tuning.restore_tuner(path, search.family, search.splits, s, callbacks(search), args.retry_failed)
+
+
+def settings(search: Search):
+    """Ray started (or joined), and the search's settings for the Tuner."""
+    from . import tuner as tuning
+
     args, family = search.args, search.family
     search.started_ray = tuning.start_ray(args.verbose, args.address)
     tuning.check_storage(args.storage)
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = 1.0 if family.uses_gpu and tuning.gpus_in_cluster() >= 1 else 0.0
-    settings = tuning.SearchSettings(
+    return tuning.SearchSettings(
         name=search.name, trials=args.trials, seed=args.seed, results_dir=search.results_dir,
         searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
         time_budget_s=args.time_budget, verbose=args.verbose, fidelity=search.fidelity,
         trial_settings=search.trial_settings, points_to_evaluate=search.points,
     )
-    tuner = tuning.build_tuner(family, search.splits, settings, callbacks(search))
-    experiments.write_meta(search.folder, search.meta)
-    return tuner
 
 
 def callbacks(search: Search) -> list:
@@ -172,31 +201,67 @@ def callbacks(search: Search) -> list:
 
 
 def fit(search: Search, tuner):
+    """Ray Tune runs the trials. A first Ctrl-C stops them cleanly (Ray Tune saves the
+    experiment's state) and the search concludes with what it has; a second stops at once."""
+    from .tuner import InterruptWatch
+
     started = time.monotonic()
-    results = tuner.fit()
+    with InterruptWatch(search.args.verbose) as watch, warnings.catch_warnings():
+        # a resumed trial that restarts reports its first rungs again; Optuna keeps the first
+        warnings.filterwarnings("ignore", message="The reported value is ignored", category=UserWarning)
+        results = tuner.fit()
     search.wall = time.monotonic() - started
+    search.interrupted = watch.interrupted
     return results
+
+
+def trial_ended(search: Search, results) -> list[bool]:
+    """Per result, whether its trial ended, rather than being left unfinished by an
+    interrupted search: those a resume continues, as Ray Tune's saved state lists them
+    (after a Ctrl-C, Ray Tune's clean-up marks the running trials terminated in memory)."""
+    unfinished = experiments.unfinished_trials(search.folder) if search.interrupted else set()
+    if unfinished is None:  # the state lives in a bucket: the trials' own states
+        return [t.status in ("TERMINATED", "ERROR") for t in results._experiment_analysis.trials]
+    return [Path(r.path).name.split("_")[1] not in unfinished for r in results]
 
 
 def conclude(search: Search, results) -> int:
     """Rows, the best, its export, MLflow, the leaderboard, the summary. 0 when a model
     came out of it, 1 when no trial produced a val_accuracy."""
     family, say = search.family, search.say
-    trial_rows = [rows.from_result(r, search.name, family, search.fidelity, search.data.fingerprint) for r in results]
+    trial_rows = [rows.from_result(r, search.name, family, search.fidelity, search.data.fingerprint, ended)
+                  for r, ended in zip(results, trial_ended(search, results))]
     best = export.pick_best(trial_rows)
     card = model = None
     if best is None:
-        say(f"no trial produced a val_accuracy: nothing to export (see the errors in {search.folder})")
+        say(f"no trial produced a val_accuracy: nothing to export{first_error(results)}")
     else:
         card, model = export.export_best(search, best)
         best["test_accuracy"] = card["metrics"]["test"]["accuracy"] if card["metrics"].get("test") else None
         best["model"] = card["model_file"] if card["written"] else None
     if search.tracker:
-        search.tracker.finish_search(best, card, model, search.splits, trial_rows, family.space(), search.model_format)
-    search.model_format.remove_from_trials(results)
+        for row in trial_rows:  # Ray Tune never ended them: their MLflow runs say so
+            if row["status"] == status.INTERRUPTED:
+                search.tracker.end_trial(search.tracker.trial_run(row["trial_id"], row["_config"]), status.INTERRUPTED)
+        search.tracker.finish_search(best, card, model, search.splits, trial_rows, family.space(), search.model_format,
+                                     status="KILLED" if search.interrupted else "FINISHED")
+    if not search.interrupted:  # a resume may yet pick one of them
+        search.model_format.remove_from_trials(results)
     board = write_leaderboard(search, trial_rows)
     summarize(search, trial_rows, best, card, board)
+    if search.interrupted:
+        say(f"interrupted: continue with {resume.command(search.args, search.name)}")
+        return 130
     return 0 if best is not None else 1
+
+
+def first_error(results) -> str:
+    """': ' and the first failed trial's error in one line, or where to look."""
+    for r in results:
+        if r.error is not None:
+            lines = [line for line in str(r.error).strip().splitlines() if line.strip()]
+            return f": the first failed trial's error was {lines[-1][:300] if lines else type(r.error).__name__}"
+    return ""
 
 
 def write_leaderboard(search: Search, trial_rows: list[dict]) -> Path:
@@ -213,8 +278,9 @@ def write_leaderboard(search: Search, trial_rows: list[dict]) -> Path:
 def summarize(search: Search, trial_rows: list[dict], best: dict | None, card: dict | None, board: Path) -> None:
     say, tracker = search.say, search.tracker
     counts = {s: sum(r["status"] == s for r in trial_rows) for s in status.ENDED}
+    interrupted = f", {counts[status.INTERRUPTED]} interrupted" if counts[status.INTERRUPTED] else ""
     say(f"done in {fmt_duration(search.wall)}: {len(trial_rows)} trial(s), {counts[status.FINISHED]} finished, "
-        f"{counts[status.STOPPED]} stopped early, {counts[status.FAILED]} failed")
+        f"{counts[status.STOPPED]} stopped early, {counts[status.FAILED]} failed{interrupted}")
     if best is not None:
         m = card["metrics"]
         test = f", test_accuracy {m['test']['accuracy']:.4f}" if m.get("test") else ""

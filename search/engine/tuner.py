@@ -89,18 +89,83 @@ def slots(cpus_per_trial: float) -> int:
     return max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_trial, 1e-9)))
 
 
-def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: list):
+def quiet_ray_tune(verbose: bool) -> None:
+    """Our progress display and summary take the place of Ray Tune's lines."""
+    if not verbose:
+        logging.getLogger("ray.tune").setLevel(logging.WARNING)
+
+
+class InterruptWatch(logging.Filter):
+    """Notices Ray Tune's "Stop signal received" (its SIGINT handler runs during
+    ``Tuner.fit``: a first Ctrl-C stops the trials and saves the experiment's state) and,
+    unless verbose, drops Ray Tune's lines about it, in whose place the summary names our
+    ``--resume`` command (Ray's name ``Tuner.restore``, and an interrupted trial's
+    missing results come with a FileNotFoundError)."""
+
+    RAY_LINES = ("Stop signal received", "Trials did not complete", "Experiment has been interrupted",
+                 "Failed to fetch metrics")
+    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")
+
+    def __init__(self, verbose: bool):
+        super().__init__()
+        self.verbose, self.interrupted = verbose, False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(self.RAY_LINES[0]):
+            self.interrupted = True
+        return self.verbose or not message.startswith(self.RAY_LINES)
+
+    def __enter__(self):
+        for name in self.LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc):
+        for name in self.LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+        return False
+
+
+def trainable(family: Family, splits: Splits, s: SearchSettings):
+    """The family's trainable with the data (through the object store), the search's
+    settings and the trial's resources."""
     from ray import tune
 
-    if not s.verbose:
-        logging.getLogger("ray.tune").setLevel(logging.WARNING)
     fidelity = s.fidelity or family.fidelity()
     settings = {"seed": s.seed, "rungs": list(fidelity.rungs), "threads": max(1, int(s.cpus_per_trial)),
                 **(s.trial_settings or {})}
-    trainable = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
     resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}
+    return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
+
+
+def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, callbacks: list, retry_failed: bool):
+    """An interrupted or crashed search's Tuner, from its experiment folder: finished and
+    early-stopped trials are kept, unfinished ones continue (a network from its last
+    epoch's checkpoint), failed ones run again only when asked; the searcher's state
+    (Optuna's study) comes back with it."""
+    from ray import tune
+
+    quiet_ray_tune(s.verbose)
+    tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
+                               resume_errored=retry_failed, restart_errored=False)
+    # Tuner.restore unpickles the first run's callbacks (that process's terminal and MLflow
+    # client) and searcher (its --time-budget deadline); Tuner has no public setter for
+    # either, so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the
+    # new deadline when Ray restores the searcher's state).
+    internal = tuner._local_tuner
+    internal.get_run_config().callbacks = callbacks
+    internal._tune_config.search_alg.deadline = time.time() + s.time_budget_s if s.time_budget_s else None
+    return tuner
+
+
+def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: list):
+    from ray import tune
+
+    quiet_ray_tune(s.verbose)
+    fidelity = s.fidelity or family.fidelity()
     return tune.Tuner(
-        tune.with_resources(trainable, resources),
+        trainable(family, splits, s),
         tune_config=tune.TuneConfig(search_alg=searcher(family, s), scheduler=scheduler(s.scheduler, fidelity),
                                     num_samples=s.trials, metric=METRIC, mode=MODE,
                                     # A classical trial is seconds of work at its first rungs: a

@@ -54,14 +54,16 @@ def row(*, search: str, family: str, trial_id: str, trial_status: str, metrics: 
     }
 
 
-def from_result(result, search: str, family: registry.Family, fidelity, fingerprint: str) -> dict:
-    """The row of a Ray Tune ``Result``; it keeps the result and its config (keys with a
-    leading underscore, never written) for picking and exporting the best."""
+def from_result(result, search: str, family: registry.Family, fidelity, fingerprint: str, ended: bool = True) -> dict:
+    """The row of a Ray Tune ``Result`` (``ended``: Ray Tune finished the trial, rather
+    than an interrupted search leaving it unfinished); it keeps the result and its config
+    (keys with a leading underscore, never written) for picking and exporting the best."""
     m = result.metrics or {}
     config = result.config or {}
+    trial_status = status.of(m, result.error, fidelity) if ended or result.error else status.INTERRUPTED
     return {
         **row(search=search, family=family.name, trial_id=m.get("trial_id") or Path(result.path).name.split("_")[1],
-              trial_status=status.of(m, result.error, fidelity), metrics=m, params=config, data=fingerprint,
+              trial_status=trial_status, metrics=m, params=config, data=fingerprint,
               node=m.get("node_id"), finished_at=datetime.now(timezone.utc).isoformat(timespec="seconds")),
         "_config": config,
         "_result": result,

@@ -145,6 +145,8 @@ class Tracker:
     def start_search(self, tags: dict, space_module) -> str | None:
         def start():
             run = self._find("search")
+            if run is not None and run.info.status != "RUNNING":  # a resumed search, or a sync
+                self.client.update_run(run.info.run_id, "RUNNING")
             if run is None:
                 all_tags = {f"{TAG}kind": "search", f"{TAG}search": self.search, f"{TAG}family": self.family, f"{TAG}data": self.data,
                             **{f"{TAG}{k}": str(v) for k, v in tags.items()}}
@@ -198,7 +200,7 @@ class Tracker:
             if error:
                 self.client.set_tag(run_id, f"{TAG}error", error[-ERROR_CHARS:])
                 self.client.log_text(run_id, error, "error.txt")
-            self.client.set_terminated(run_id, "FAILED" if status == "failed" else "FINISHED")
+            self.client.set_terminated(run_id, {"failed": "FAILED", "interrupted": "KILLED"}.get(status, "FINISHED"))
         self.safely("ending a trial run", end)
 
     def logged_steps(self, run_id: str, key: str = "val_accuracy") -> set[int]:

@@ -1,0 +1,111 @@
+"""Interrupt and resume, for real: `python -m search` in its own process, sent SIGINT (a
+Ctrl-C) or killed with SIGKILL mid-search, then `--resume`d."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pandas as pd
+import pytest
+
+from tests.conftest import ROOT, TINY_DEMO, run_cli
+
+pytestmark = pytest.mark.slow
+TRIALS = 6
+
+
+def start(tmp_path, *extra):
+    """A search in a new process session (its Ray's processes share the group)."""
+    argv = [sys.executable, "-m", "search", "svm", "--data", TINY_DEMO, "--trials", str(TRIALS), "--scheduler", "none",
+            "--seed", "4", "--name", "long", "--results-dir", str(tmp_path / "results"), "--models-dir", str(tmp_path / "models"),
+            *extra]
+    return subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+
+
+def finished_trials(experiment) -> int:
+    """Trials whose result.json has the full-fidelity report."""
+    count = 0
+    for f in experiment.glob("*/result.json"):
+        if any(json.loads(line).get("train_fraction") == 1.0 for line in f.read_text().splitlines() if line.strip()):
+            count += 1
+    return count
+
+
+def wait_for_finished(proc, experiment, at_least: int, timeout: float = 240):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the search ended before it was interrupted:\n{out[-2000:]}\n{err[-2000:]}")
+        if experiment.exists() and finished_trials(experiment) >= at_least:
+            return
+        time.sleep(0.2)
+    proc.kill()
+    pytest.fail("no trial finished in time")
+
+
+def full_fidelity_runs(experiment) -> dict[str, int]:
+    """trial folder -> how many times it reported its full-fidelity fit (2: it ran twice)."""
+    runs = {}
+    for f in experiment.glob("*/result.json"):
+        lines = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
+        runs[f.parent.name] = sum(r.get("train_fraction") == 1.0 for r in lines)
+    return runs
+
+
+def check_resumed(tmp_path, resumed):
+    assert resumed.code == 0, resumed.err
+    assert "resuming search long" in resumed.out
+    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    assert len(board) == TRIALS and board["trial_id"].is_unique  # the original --trials, each trial once
+    assert set(board["status"]) == {"finished"}
+    assert max(full_fidelity_runs(tmp_path / "results" / "long").values()) == 1  # no finished trial ran twice
+    from mlflow import MlflowClient
+
+    c = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
+    runs = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.search` = 'long'")
+    kinds = [r.data.tags["fer_search.kind"] for r in runs]
+    assert kinds.count("search") == 1 and kinds.count("trial") == TRIALS  # one parent, one child per trial
+    assert {r.info.status for r in runs} == {"FINISHED"}
+
+
+def test_ctrl_c_concludes_then_resume_completes_the_search(tmp_path, ray_local):
+    proc = start(tmp_path)
+    wait_for_finished(proc, tmp_path / "results" / "long", at_least=2)
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 130, err[-3000:]
+    assert "interrupted: continue with python -m search svm --resume --name long" in out
+    assert "Tuner.restore" not in out + err and "Traceback" not in err
+    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    assert "interrupted" in set(board["status"]) or len(board) < TRIALS
+    assert "failed" not in set(board["status"])
+    assert (tmp_path / "models" / "svm_best.skops").exists()  # the best so far is exported
+
+    resumed = run_cli("svm", "--resume", "--name", "long", "--results-dir", tmp_path / "results",
+                      "--models-dir", tmp_path / "models")
+    check_resumed(tmp_path, resumed)
+
+
+def test_a_killed_search_resumes(tmp_path, ray_local):
+    proc = start(tmp_path)
+    wait_for_finished(proc, tmp_path / "results" / "long", at_least=2)
+    os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray, at once: nothing concludes
+    proc.communicate(timeout=60)
+    resumed = run_cli("svm", "--resume", "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models")
+    check_resumed(tmp_path, resumed)
+
+
+def test_resume_refuses_what_would_change_the_search_and_says_when_there_is_nothing(tiny, ray_local):
+    nothing = run_cli("svm", "--resume", *tiny.folders)
+    assert nothing.code == 2 and "--resume: nothing to resume: no svm search in" in nothing.err
+    first = tiny.search("svm", "--trials", 1, "--name", "short", "--no-tracking")
+    assert first.code == 0, first.err
+    changed = run_cli("svm", "--resume", "--seed", 9, *tiny.folders, "--no-tracking")
+    assert changed.code == 2 and "--seed 9 differs from the search's 0" in changed.err
+    other = run_cli("rf", "--resume", "--name", "short", *tiny.folders, "--no-tracking")
+    assert other.code == 2 and "short is a svm search, not rf" in other.err
