@@ -52,6 +52,9 @@ def test_help_names_every_family():
     (["svm", "--data", "/no/such/fer.zip"], "/no/such/fer.zip: no such file or folder"),
     (["evaluate", "/no/such/model.skops"], "/no/such/model.skops: no such model file"),
     (["leaderboard", "--format", "xml"], "invalid choice: 'xml'"),
+    (["svm", "--data", "demo:300", "--fix", "C"], "--fix C: expected NAME=VALUE"),
+    (["svm", "--data", "demo:300", "--fix", "nope=1"], "--fix nope: the svm space has no such parameter"),
+    (["svm", "--data", "demo:300", "--fix", "C=1e9"], "--fix C=1e9: not a value the svm space can take"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, message):
     result = run_cli(*argv)

@@ -33,6 +33,14 @@ def test_a_failing_trial_does_not_take_the_search_down(ray_local, tiny, test_fam
     assert (tiny.models / "flaky_best.skops").exists()
 
 
+def test_fixed_parameters_hold_in_every_trial(ray_local, tiny):
+    result = search("svm", tiny, "--trials", 3, "--fix", "C=3", "--fix", "mirror=False", "--name", "held")
+    assert result.code == 0, result.err
+    configs = [json.loads(p.read_text()) for p in (tiny.results / "held").glob("*/params.json")]
+    assert len(configs) == 3 and all(c["C"] == 3.0 and c["mirror"] is False for c in configs)
+    assert len({c["pca_components"] for c in configs}) > 1  # the rest is still searched
+
+
 def test_time_budget_stops_launching_trials(ray_local, tiny):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 200, "--time-budget", "1s", "--scheduler", "none",
                      *tiny.folders, "--name", "budget")

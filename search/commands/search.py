@@ -37,6 +37,8 @@ def add_family_parser(sub, family: registry.Family) -> None:
     p.add_argument("--warm-start", type=positive_int, nargs="?", const=3, default=None, metavar="K",
                    help="evaluate first the K (default 3) best configurations of earlier searches of this family "
                         "on the same data (from MLflow, else the leaderboard)")
+    p.add_argument("--fix", action="append", metavar="NAME=VALUE",
+                   help="hold a hyperparameter at one value for the whole search, e.g. --fix input_size=96 (repeatable)")
     p.add_argument("--scheduler", choices=("asha", "none"), default="asha",
                    help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
     p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",

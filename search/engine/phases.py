@@ -19,7 +19,7 @@ from trainables.errors import FerSearchError
 from .. import registry, status
 from ..stores import experiments, leaderboard, models, rows, tracking
 from ..text import fmt_config, fmt_duration
-from . import datasets, export, resume
+from . import datasets, export, fixed, resume
 
 
 @dataclass
@@ -36,6 +36,7 @@ class Search:
     meta: dict  # the search's record beside Ray's trial folders (experiments.SEARCH_FILE)
     trial_settings: dict  # for the trainable, beside seed, rungs and threads
     points: list[dict]  # evaluated first, in order
+    fixed: dict  # --fix: parameters held at one value
     tracker: tracking.Tracker | None = None
     say: object = print
     started_ray: bool = False
@@ -97,11 +98,12 @@ def prepare(args, say=print) -> Search:
     say(f"{'resuming search' if earlier else 'search'} {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
     fidelity = family.fidelity(getattr(args, "max_epochs", None))
+    held = fixed.parse(family, args.fix)
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
                     trial_settings=network_settings(args, family, fidelity),
-                    points=[] if earlier else first_points(args, family, data, results_dir, uri, say), say=say,
-                    resumed=earlier is not None)
+                    points=[] if earlier else first_points(args, family, data, results_dir, uri, held, say), fixed=held,
+                    say=say, resumed=earlier is not None)
     if uri:
         search.tracker = tracking.Tracker(uri, search.meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
         search.tracker.start_search(search.meta["tags"], family.space())
@@ -121,21 +123,26 @@ def network_settings(args, family: registry.Family, fidelity) -> dict:
     return {"weights": weights, "max_epochs": fidelity.max, "precision": args.precision}
 
 
-def first_points(args, family, data, results_dir: Path, uri: str | None, say) -> list[dict]:
+def first_points(args, family, data, results_dir: Path, uri: str | None, held: dict, say) -> list[dict]:
     """What the search evaluates before Optuna proposes: with --warm-start, the best
-    configurations of earlier searches; then the space's defaults (once)."""
-    defaults = dict(family.space().DEFAULTS)
-    if not args.warm_start:
-        return [defaults]
+    configurations of earlier searches; then the space's defaults (once); each with the
+    --fix values, as the space takes them."""
     from . import warmstart
 
-    warm = warmstart.earlier_best(family, data.fingerprint, results_dir, uri if uri and tracking.is_remote(uri) else None,
-                                  args.warm_start)
-    if warm:
-        say(f"warm start: the {len(warm)} best configuration(s) of earlier {family.name} searches on this data come first")
-    else:
-        say(f"warm start: no finished {family.name} trial on this data in {results_dir} to start from")
-    return warm + ([defaults] if defaults not in warm else [])
+    points = []
+    if args.warm_start:
+        remote = uri if uri and tracking.is_remote(uri) else None
+        points = warmstart.earlier_best(family, data.fingerprint, results_dir, remote, args.warm_start)
+        if points:
+            say(f"warm start: the {len(points)} best configuration(s) of earlier {family.name} searches on this data come first")
+        else:
+            say(f"warm start: no finished {family.name} trial on this data in {results_dir} to start from")
+    held_points = []
+    for point in [*points, dict(family.space().DEFAULTS)]:
+        point = warmstart.conform(family.space(), {**point, **held}) if held else point
+        if point is not None and point not in held_points:
+            held_points.append(point)
+    return held_points
 
 
 def search_meta(args, family, data, name: str, fidelity) -> dict:
@@ -184,7 +191,7 @@ def settings(search: Search):
         searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
         time_budget_s=args.time_budget, verbose=args.verbose, fidelity=search.fidelity,
-        trial_settings=search.trial_settings, points_to_evaluate=search.points,
+        trial_settings=search.trial_settings, points_to_evaluate=search.points, fixed=search.fixed,
     )
 
 

@@ -16,7 +16,8 @@ from ..stores import experiments
 
 # option -> what it is called on the command line; the value lives in meta["options"]
 KEPT = {"data": "--data", "val_fraction": "--val-fraction", "train_limit": "--train-limit", "seed": "--seed",
-        "trials": "--trials", "searcher": "--searcher", "scheduler": "--scheduler", "max_epochs": "--max-epochs"}
+        "trials": "--trials", "searcher": "--searcher", "scheduler": "--scheduler", "max_epochs": "--max-epochs",
+        "fix": "--fix"}
 
 
 def options_of(args) -> dict:

@@ -33,6 +33,7 @@ class SearchSettings:
     time_budget_s: float | None = None
     verbose: bool = False
     points_to_evaluate: list[dict] | None = None  # evaluated first, in order (default: the space's DEFAULTS)
+    fixed: dict | None = None  # --fix: parameters held at one value
 
 
 def start_ray(verbose: bool = False, address: str | None = None) -> bool:
@@ -207,11 +208,16 @@ def searcher(family: Family, s: SearchSettings):
 
     from .limiter import BudgetedLimiter
 
+    from . import fixed
+
     space = family.space()
+    held = s.fixed or {}
+    # the held parameters are the space's constants now, not Optuna's to propose
+    points = [{k: v for k, v in p.items() if k not in held} for p in s.points_to_evaluate or [dict(space.DEFAULTS)]]
     # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
     # the ones TuneConfig hands down (ASHA still needs them there).
-    optuna_search = OptunaSearch(space=space.space, metric=METRIC, mode=MODE, sampler=sampler(s.searcher, s.seed),
-                                 points_to_evaluate=s.points_to_evaluate or [dict(space.DEFAULTS)])
+    optuna_search = OptunaSearch(space=fixed.apply(space.space, held), metric=METRIC, mode=MODE,
+                                 sampler=sampler(s.searcher, s.seed), points_to_evaluate=points)
     deadline = time.time() + s.time_budget_s if s.time_budget_s else None
     return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
 
