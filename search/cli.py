@@ -40,7 +40,8 @@ def usage_overview() -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv
-    environment.configure(verbose)  # before anything imports Ray, TensorFlow or MLflow
+    joins_cluster = any(a == "--address" or a.startswith("--address=") for a in argv)
+    environment.configure(verbose, joins_cluster)  # before anything imports Ray, TensorFlow or MLflow
     try:
         if not argv:
             print(usage_overview(), end="")

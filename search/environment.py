@@ -20,11 +20,14 @@ import sys
 import threading
 
 # Read at import (or at ray.init) by the library named in each comment.
-SETTINGS = {
+LOCAL_RAY = {
     # Ray: a local Ray takes 127.0.0.1 as its node address and binds every server there,
     # not the machine's outward address (with clusters enabled Ray rewrites a literal
-    # 127.0.0.1 to it). A cluster joined with --address is not affected.
+    # 127.0.0.1 to it). Not for a driver that joins a cluster (--address): it must reach
+    # the cluster's nodes at their own addresses.
     "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
+SETTINGS = {
     "RAY_USAGE_STATS_ENABLED": "0",
     # Ray Tune: save the experiment's state (trials, Optuna's study) at every step rather
     # than every 10 s, so a search killed outright (SIGKILL, a lost machine) resumes
@@ -45,9 +48,9 @@ QUIET = {
 }
 
 
-def configure(verbose: bool = False) -> None:
+def configure(verbose: bool = False, joins_cluster: bool = False) -> None:
     """Set what the libraries read at import; a variable the user set is kept."""
-    for name, value in {**SETTINGS, **({} if verbose else QUIET)}.items():
+    for name, value in {**SETTINGS, **({} if joins_cluster else LOCAL_RAY), **({} if verbose else QUIET)}.items():
         os.environ.setdefault(name, value)
 
 
@@ -57,7 +60,7 @@ def check_before_ray(address: str | None) -> None:
     outward address."""
     if address is None and "ray" in sys.modules and os.environ.get("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER") != "0":
         raise RuntimeError("Ray was imported before search.environment.configure(): a local Ray would not bind to 127.0.0.1")
-    configure()
+    configure(joins_cluster=address is not None)
 
 
 # TensorFlow's native log lines: absl/glog format ("I0000 00:00:1795.. 1172 file.cc:31] ..."),
