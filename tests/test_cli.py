@@ -65,6 +65,16 @@ def test_user_errors_are_one_line_and_exit_2(argv, message):
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("option", ["--results-dir", "--models-dir"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(tmp_path, option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("svm", "--data", "demo:300", option, blocker / "sub")
+    assert result.code == 2
+    assert f"{option} {blocker / 'sub'}: cannot write there ({blocker} is not a folder)" in result.err.splitlines()[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written, not even results/
+
+
 def test_errors_through_the_real_entry_point_have_no_traceback():
     proc = python("-m", "search", "svm", "--data", "/no/such/path")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr

@@ -7,6 +7,7 @@ conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``bu
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -76,6 +77,8 @@ def run(args, say=print) -> int:
 def prepare(args, say=print) -> Search:
     family = registry.get(args.command)
     results_dir = Path(args.results_dir)
+    check_writable("--results-dir", results_dir)
+    check_writable("--models-dir", Path(args.models_dir))
     where = experiments.folder_of(args.storage, results_dir)
     earlier = None
     if args.resume:
@@ -109,6 +112,17 @@ def prepare(args, say=print) -> Search:
         search.tracker.start_search(search.meta["tags"], family.space())
         say(f"tracking: {uri}, experiment {search.meta['experiment']}")
     return search
+
+
+def check_writable(option: str, folder: Path) -> None:
+    """Before any work, a folder the search will write: one line now rather than a
+    traceback after the trials. Nothing is created here."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        why = f"{existing} is not a folder" if not existing.is_dir() else f"{existing} is not writable"
+        raise FerSearchError(f"{option} {folder}: cannot write there ({why})", hint=f"pass {option} a folder you can write")
 
 
 def network_settings(args, family: registry.Family, fidelity) -> dict:
