@@ -317,7 +317,5 @@ def summarize(search: Search, trial_rows: list[dict], best: dict | None, card: d
     if tracker is not None:
         if tracker.broken:
             say(f"  MLflow: incomplete ({tracker.broken}); run `python -m search sync --name {tracker.search}` once it is back")
-        elif tracker.uri.startswith("sqlite:"):
-            say(f"  MLflow: mlflow ui --backend-store-uri {tracker.uri}")
         else:
-            say(f"  MLflow: {tracker.uri}")
+            say(f"  MLflow: {tracker.where()}")
