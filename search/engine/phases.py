@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from trainables.data import FerData, Splits
+from trainables.data import FerData, Splits, copies_of
 from trainables.errors import FerSearchError
 
 from .. import registry, status
@@ -97,6 +97,10 @@ def prepare(args, say=print) -> Search:
         # folder and in MLflow alike.
         raise FerSearchError(f"{where} already holds a search named '{name}'",
                              hint="choose another --name (the default is the family and the time), or --resume it")
+    copied = {s: len(copies_of(splits.images, splits.index["train"], splits.index[s])) for s in ("val", "test")}
+    if any(copied.values()):
+        say(f"data: {copied['val']} val and {copied['test']} test face(s) are pixel-for-pixel copies of train faces "
+            "(python -m search data info names them)")
     sizes = splits.sizes()
     say(f"{'resuming search' if earlier else 'search'} {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
