@@ -65,6 +65,16 @@ def test_user_errors_are_one_line_and_exit_2(argv, message):
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("option", ["--results-dir", "--models-dir"])
+def test_an_output_folder_that_cannot_be_written_is_one_line_before_any_work(tmp_path, option):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    result = run_cli("svm", "--data", "demo:300", option, blocker / "sub")
+    assert result.code == 2
+    assert f"{option} {blocker / 'sub'}: cannot write there ({blocker} is not a folder)" in result.err.splitlines()[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written, not even results/
+
+
 def test_errors_through_the_real_entry_point_have_no_traceback():
     proc = python("-m", "search", "svm", "--data", "/no/such/path")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
@@ -95,15 +105,19 @@ def test_a_file_that_is_not_our_model(tmp_path):
 def test_data_info(tmp_path, faces):
     files = tree_files(faces)
     files.update({k.replace("PublicTest", "PrivateTest"): v for k, v in files.items() if k.startswith("test/")})
+    files["test/happy/PrivateTest_copy.png"] = files["train/angry/Training_0.png"]  # as FER2013 has some
     path = write_zip(tmp_path / "fer.zip", files)
     first = run_cli("data", "info", "--data", path, "--cache-dir", tmp_path / "cache")
     assert first.code == 0, first.err
     out = first.out
-    assert "format:      zip" in out and "images:      112" in out
-    assert "usage:       PrivateTest 21, PublicTest 21, Training 70" in out
+    assert "format:      zip" in out and "images:      113" in out
+    assert "usage:       PrivateTest 22, PublicTest 21, Training 70" in out
     lines = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.split()[:1] in (["train"], ["val"], ["test"])}
-    assert lines["train"][0] == "63" and lines["val"][0] == "7" and lines["test"][0] == "42"
-    assert lines["test"][1:] == ["6"] * 7  # per class, in label order
+    assert lines["train"][0] == "63" and lines["val"][0] == "7" and lines["test"][0] == "43"
+    assert lines["test"][1:] == ["6", "6", "6", "7", "6", "6", "6"]  # per class, in label order
+    copies = next(line for line in out.splitlines() if line.startswith("copies of train faces"))
+    # the copy of train's first angry face, unless the val slice drew that one from train
+    assert "test 1 (e.g. test image " in copies or "val 0, test 0" in copies
     second = run_cli("data", "info", "--data", path, "--cache-dir", tmp_path / "cache")
     assert "(hit)" in second.out and "(hit)" not in first.out
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from search import registry
-from tests.conftest import run_cli
+from tests.conftest import Tiny, run_cli
 
 keras = pytest.importorskip("keras")
 
@@ -107,6 +107,23 @@ def test_a_saved_network_loads_in_safe_mode_without_our_code(tmp_path, config, p
     predicted, policies = reload_in_a_fresh_process(path, tmp_path / "faces.npy")
     assert np.array_equal(predicted, np.asarray(model.predict(faces, verbose=0)).argmax(1))
     assert policies == {"emotion": "float32", "pool": policy, **({"block1_conv1": policy} if config["backbone"] == "cnn" else {})}
+
+
+def test_a_network_trained_in_mixed_precision_is_exported_in_float32(ray_local, tiny, tmp_path):
+    result = tiny.search("cnn", "--trials", 1, "--precision", "mixed_bfloat16", "--name", "bf16", "--no-tracking")
+    assert result.code == 0, result.err
+    reports = pd.read_json(next((tiny.results / "bf16").glob("*/result.json")), lines=True)
+    assert len(reports) == 1  # it trained, in mixed_bfloat16
+    model = tiny.models / "cnn_best.keras"
+    card = json.loads(model.with_suffix(".json").read_text())
+    from trainables import data as fer
+
+    d = fer.load(Tiny.NETWORK_DATA)
+    test = fer.make_splits(d, need=("test",)).index["test"]
+    np.save(tmp_path / "faces.npy", d.images[test][..., None])
+    predicted, policies = reload_in_a_fresh_process(model, tmp_path / "faces.npy")
+    assert set(policies.values()) == {"float32"}
+    assert np.mean(predicted == d.labels[test]) == card["metrics"]["test"]["accuracy"]  # scored from the float32 file
 
 
 @pytest.fixture

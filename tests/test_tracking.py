@@ -264,7 +264,7 @@ def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
                 time.sleep(0.5)
         shot = Path(os.environ.get("FER_SEARCH_TEST_ARTIFACTS", tmp_path)) / "mlflow-ui-runs.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
-        url = f"http://127.0.0.1:{port}/#/experiments/{experiment}/runs"
+        url = f"http://127.0.0.1:{port}/#/experiments/{experiment}"  # where a user lands: its runs (the kind tag)
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=20000", "--window-size=1400,900",
@@ -274,6 +274,8 @@ def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
     finally:
         os.killpg(ui.pid, 9)
     assert "seen-in-the-ui" in dom.stdout, dom.stdout[-2000:]
+    assert client(uri).get_experiment(experiment).tags["mlflow.experimentKind"] == "custom_model_development"
+    assert "MLflow: experiment fer-search-demo, search run " in result.out
     assert shot.exists() and shot.stat().st_size > 10_000
     console_errors = [line for line in dom.stderr.splitlines() if "CONSOLE" in line and ("Uncaught" in line or "fer_search" in line)]
     assert not console_errors, console_errors

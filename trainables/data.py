@@ -194,3 +194,19 @@ def make_splits(data: FerData, val_fraction: float = DEFAULT_VAL_FRACTION, train
                 if split != "val" else "val comes from PublicTest rows (CSV) or --val-fraction of train (folders)",
             )
     return Splits(data.images, data.labels, index, data.fingerprint, str(cache_dir or default_cache_dir()))
+
+
+def copies_of(images: np.ndarray, originals: np.ndarray, others: np.ndarray) -> list[tuple[int, int]]:
+    """(image in ``others``, image in ``originals``) for each image of ``others`` whose
+    pixels are exactly those of one in ``originals`` (indices into ``images``). FER2013
+    holds some faces in both train and test: a score on them measures memory."""
+    import hashlib
+
+    def key(i):
+        return hashlib.blake2b(images[i].tobytes(), digest_size=16).digest()
+
+    first = {}
+    for i in originals:
+        first.setdefault(key(i), int(i))
+    return [(int(i), first[k]) for i in others if (k := key(i)) in first]
+

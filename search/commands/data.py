@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     import numpy as np
 
+    from trainables.data import copies_of
+
     from ..engine import datasets
 
     data, splits = datasets.load(args.data, args.val_fraction, None, args.cache_dir, need=())
@@ -39,4 +41,8 @@ def main(args) -> int:
         print(f"{split:<7}{len(idx):>7}  " + "".join(f"{c:>{width + 1}}" for c in per_class))
     if data.format != "csv":
         print(f"\n(val is a stratified {args.val_fraction:.0%} of the train folder: --val-fraction)")
+    copies = {s: copies_of(splits.images, splits.index["train"], splits.index[s]) for s in ("val", "test")}
+    named = ", ".join(f"{s} image {i} = train image {j}" for s in copies for i, j in copies[s][:3])
+    print(f"\ncopies of train faces (identical pixels): val {len(copies['val'])}, test {len(copies['test'])}"
+          + (f" (e.g. {named})" if named else ""))
     return 0

@@ -7,13 +7,14 @@ conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``bu
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from trainables.data import FerData, Splits
+from trainables.data import FerData, Splits, copies_of
 from trainables.errors import FerSearchError
 
 from .. import registry, status
@@ -76,6 +77,8 @@ def run(args, say=print) -> int:
 def prepare(args, say=print) -> Search:
     family = registry.get(args.command)
     results_dir = Path(args.results_dir)
+    check_writable("--results-dir", results_dir)
+    check_writable("--models-dir", Path(args.models_dir))
     where = experiments.folder_of(args.storage, results_dir)
     earlier = None
     if args.resume:
@@ -94,6 +97,10 @@ def prepare(args, say=print) -> Search:
         # folder and in MLflow alike.
         raise FerSearchError(f"{where} already holds a search named '{name}'",
                              hint="choose another --name (the default is the family and the time), or --resume it")
+    copied = {s: len(copies_of(splits.images, splits.index["train"], splits.index[s])) for s in ("val", "test")}
+    if any(copied.values()):
+        say(f"data: {copied['val']} val and {copied['test']} test face(s) are pixel-for-pixel copies of train faces "
+            "(python -m search data info names them)")
     sizes = splits.sizes()
     say(f"{'resuming search' if earlier else 'search'} {name}: {args.trials} {family.name} trial(s) on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
@@ -109,6 +116,17 @@ def prepare(args, say=print) -> Search:
         search.tracker.start_search(search.meta["tags"], family.space())
         say(f"tracking: {uri}, experiment {search.meta['experiment']}")
     return search
+
+
+def check_writable(option: str, folder: Path) -> None:
+    """Before any work, a folder the search will write: one line now rather than a
+    traceback after the trials. Nothing is created here."""
+    existing = folder.absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        why = f"{existing} is not a folder" if not existing.is_dir() else f"{existing} is not writable"
+        raise FerSearchError(f"{option} {folder}: cannot write there ({why})", hint=f"pass {option} a folder you can write")
 
 
 def network_settings(args, family: registry.Family, fidelity) -> dict:
@@ -303,7 +321,5 @@ def summarize(search: Search, trial_rows: list[dict], best: dict | None, card: d
     if tracker is not None:
         if tracker.broken:
             say(f"  MLflow: incomplete ({tracker.broken}); run `python -m search sync --name {tracker.search}` once it is back")
-        elif tracker.uri.startswith("sqlite:"):
-            say(f"  MLflow: mlflow ui --backend-store-uri {tracker.uri}")
         else:
-            say(f"  MLflow: {tracker.uri}")
+            say(f"  MLflow: {tracker.where()}")

@@ -129,7 +129,7 @@ class KerasFormat:
 
     def from_trial(self, result) -> TrialModel:
         """A network's best epoch, read back from the experiment storage (fetched from a
-        bucket when it lives in one)."""
+        bucket when it lives in one), in float32 (``as_float32``)."""
         from trainables import deep
 
         checkpoint = result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
@@ -138,7 +138,7 @@ class KerasFormat:
         local = Path(tempfile.mkdtemp(prefix="fer-best-")) / deep.CHECKPOINT_MODEL
         with checkpoint.as_directory() as folder:
             shutil.copy(Path(folder) / deep.CHECKPOINT_MODEL, local)
-        return TrialModel(deep.load(local), local)
+        return TrialModel(as_float32(deep.load(local).model, result.config, local), local)
 
     def remove_from_trials(self, results) -> None:
         """A network keeps its best few checkpoints (a resumed trial needs them)."""
@@ -167,6 +167,29 @@ class KerasFormat:
 
         return mlflow.keras.log_model(model.model, name="model", registered_model_name=register,
                                       signature=infer_signature(example[..., None], model.predict_proba(example)))
+
+
+def as_float32(model, config: dict, file: Path):
+    """A network trained under mixed_bfloat16 (a CPU with bf16) or mixed_float16 (a GPU)
+    keeps that policy in its file, and predicts slowly on a CPU without bf16. Exported, it
+    is the same network built under float32 with the trial's weights (mixed precision
+    keeps its variables in float32: nothing is lost), written over ``file`` without the
+    optimiser's state. Scores are then taken from this float32 copy."""
+    import keras
+
+    from trainables import deep, networks
+
+    if all(layer.dtype_policy.name == "float32" for layer in model.layers):
+        return deep.KerasClassifier(model)
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        exported = networks.build(config)  # no weights to fetch: all of them come from the trial
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    exported.set_weights(model.get_weights())
+    exported.save(file)
+    return deep.KerasClassifier(exported)
 
 
 FORMATS = {"skops": SkopsFormat(), "keras": KerasFormat()}

@@ -31,6 +31,10 @@ TUNE_KEYS = {
     "checkpoint_dir_name", "should_checkpoint", "node_id",
 }
 ERROR_CHARS = 4000  # MLflow tag values are bounded; the whole text goes in an artifact
+# MLflow 3's UI opens an experiment of unknown kind on its GenAI overview (empty for us);
+# this tag is what the UI's own "experiment type" choice writes: model training, whose
+# experiment page opens on its runs.
+EXPERIMENT_KIND = ("mlflow.experimentKind", "custom_model_development")
 
 
 def default_uri(results_dir: Path) -> str:
@@ -117,11 +121,21 @@ class Tracker:
     def _experiment(self, name: str, results_dir: Path) -> str:
         found = self.client.get_experiment_by_name(name)
         if found is not None:
+            if EXPERIMENT_KIND[0] not in found.tags:  # made by an older fer-search
+                self.client.set_experiment_tag(found.experiment_id, *EXPERIMENT_KIND)
             return found.experiment_id
         location = None
         if self.uri.startswith("sqlite:"):  # embedded: artifacts beside the database, under results/
             location = (results_dir.resolve() / "mlartifacts" / name).as_uri()
-        return self.client.create_experiment(name, artifact_location=location)
+        return self.client.create_experiment(name, artifact_location=location, tags=dict([EXPERIMENT_KIND]))
+
+    def where(self) -> str:
+        """Where this search's parent run is: the experiment and run, and its URL on a server."""
+        experiment = self.client.get_experiment(self.experiment_id).name
+        place = f"experiment {experiment}, search run {self.parent_id}"
+        if is_remote(self.uri):
+            return f"{place}: {self.uri.rstrip('/')}/#/experiments/{self.experiment_id}/runs/{self.parent_id}"
+        return f"{place}: mlflow ui --backend-store-uri {self.uri}"
 
     def safely(self, what: str, fn, *args, **kwargs):
         if self.broken:
