@@ -1,5 +1,6 @@
-"""One search, in phases: ``prepare`` (data, name, settings, tracking), ``build`` (Ray and
-the tuner), ``fit``, ``conclude`` (rows, the best, export, MLflow, leaderboard, summary).
+"""One search, in phases: ``prepare`` (data, name, settings; the tracking server checked),
+``build`` (Ray, the MLflow parent run, the tuner), ``fit``, ``conclude`` (rows, the best,
+export, MLflow, leaderboard, summary).
 
 ``run`` is the four in a row. A resumed search (``--resume``) is prepare, restore, fit,
 conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``build``.
@@ -38,6 +39,7 @@ class Search:
     trial_settings: dict  # for the trainable, beside seed, rungs and threads
     points: list[dict]  # evaluated first, in order
     fixed: dict  # --fix: parameters held at one value
+    tracking_uri: str | None = None  # None: --no-tracking
     tracker: tracking.Tracker | None = None
     say: object = print
     started_ray: bool = False
@@ -110,12 +112,18 @@ def prepare(args, say=print) -> Search:
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
                     trial_settings=network_settings(args, family, fidelity),
                     points=[] if earlier else first_points(args, family, data, results_dir, uri, held, say), fixed=held,
-                    say=say, resumed=earlier is not None)
-    if uri:
-        search.tracker = tracking.Tracker(uri, search.meta["experiment"], name, family.name, data.fingerprint, results_dir, say)
-        search.tracker.start_search(search.meta["tags"], family.space())
-        say(f"tracking: {uri}, experiment {search.meta['experiment']}")
+                    say=say, resumed=earlier is not None, tracking_uri=uri)
     return search
+
+
+def start_tracking(search: Search) -> None:
+    """The search's MLflow parent run (found again when resumed), once Ray and the
+    storage are known to work: a search that cannot start leaves no run behind."""
+    if search.tracking_uri:
+        search.tracker = tracking.Tracker(search.tracking_uri, search.meta["experiment"], search.name, search.family.name,
+                                          search.data.fingerprint, search.results_dir, search.say)
+        search.tracker.start_search(search.meta["tags"], search.family.space())
+        search.say(f"tracking: {search.tracking_uri}, experiment {search.meta['experiment']}")
 
 
 def check_writable(option: str, folder: Path) -> None:
@@ -179,7 +187,9 @@ def build(search: Search):
     """Ray (local on 127.0.0.1, or the cluster of --address) and the Tuner."""
     from . import tuner as tuning
 
-    tuner = tuning.build_tuner(search.family, search.splits, settings(search), callbacks(search))
+    s = settings(search)
+    start_tracking(search)
+    tuner = tuning.build_tuner(search.family, search.splits, s, callbacks(search))
     experiments.write_meta(search.folder, search.meta)
     return tuner
 
@@ -190,6 +200,7 @@ def restore(search: Search):
 
     args = search.args
     s = settings(search)
+    start_tracking(search)
     path = f"{args.storage.rstrip('/')}/{search.name}" if args.storage and "://" in args.storage else str(search.folder.resolve())
     return tuning.restore_tuner(path, search.family, search.splits, s, callbacks(search), args.retry_failed)
 

@@ -50,8 +50,10 @@ def start_ray(verbose: bool = False, address: str | None = None) -> bool:
     common = {"log_to_driver": verbose, "logging_level": logging.INFO if verbose else logging.ERROR}
     if address:
         # The trials import our packages on nodes that may never have seen this checkout.
-        root = Path(__file__).resolve().parents[1]
-        runtime_env = {"py_modules": [str(root / "trainables"), str(root / "spaces")]}
+        import spaces
+        import trainables
+
+        runtime_env = {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (trainables, spaces)]}
         try:
             ray.init(address=address, runtime_env=runtime_env, **common)
         except (ConnectionError, ValueError, RuntimeError) as e:

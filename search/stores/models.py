@@ -118,7 +118,9 @@ class SkopsFormat:
         import mlflow.sklearn
         import skops.io as sio
 
-        trainables_dir = str(Path(__file__).resolve().parents[2] / "trainables")
+        import trainables
+
+        trainables_dir = str(Path(trainables.__file__).resolve().parent)  # the feature steps' code travels with it
         trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(TRUSTED_PREFIXES)]
         return mlflow.sklearn.log_model(model, name="model", serialization_format="skops", skops_trusted_types=trusted,
                                         code_paths=[trainables_dir], input_example=example, registered_model_name=register)
