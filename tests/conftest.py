@@ -156,7 +156,8 @@ class Tiny:
 
     CLASSICAL_DATA = TINY_DEMO
     NETWORK_DATA = "demo:280"  # a ResNet epoch on a few hundred faces takes seconds here...
-    PRETRAINED = ("--weights", "none", "--fix", "input_size=48")  # ...at 48 pixels (224: minutes)
+    # ...at 48 pixels (224: minutes), the backbone frozen (its blocks unfreeze in tests/test_networks.py)
+    PRETRAINED = ("--weights", "none", "--fix", "input_size=48", "--fix", "unfreeze_blocks=0")
 
     def __init__(self, root: Path):
         self.results, self.models = root / "results", root / "models"

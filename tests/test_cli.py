@@ -199,3 +199,8 @@ def test_a_local_ray_lives_on_127_0_0_1_when_the_cli_runs_as_a_user_runs_it(tmp_
     listening = lines["SOCKETS"].split()
     assert len(listening) >= 3  # GCS, raylet, driver, worker
     assert all(a.rsplit(":", 1)[0] in ("127.0.0.1", "[::ffff:127.0.0.1]") for a in listening), listening
+    # and the search itself, as a user sees it
+    assert "[svm] 1/1 done" in proc.stdout and "best svm: val_accuracy" in proc.stdout
+    assert (tmp_path / "models" / "svm_best.skops").exists() and "Traceback" not in proc.stderr
+    board = python("-m", "search", "leaderboard", "--results-dir", str(tmp_path / "results"), cwd=tmp_path, timeout=120)
+    assert board.returncode == 0 and board.stdout.count(" svm ") == 1

@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import ROOT, TINY_DEMO, run_cli
 
 pytestmark = pytest.mark.slow
-TRIALS = 6
+TRIALS = 4
 
 
 def start(tmp_path, *extra):
@@ -75,7 +75,7 @@ def check_resumed(tmp_path, resumed):
 
 def test_ctrl_c_concludes_then_resume_completes_the_search(tmp_path, ray_local):
     proc = start(tmp_path)
-    wait_for_finished(proc, tmp_path / "results" / "long", at_least=2)
+    wait_for_finished(proc, tmp_path / "results" / "long", at_least=1)
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
     out, err = proc.communicate(timeout=240)
     assert proc.returncode == 130, err[-3000:]
@@ -93,7 +93,7 @@ def test_ctrl_c_concludes_then_resume_completes_the_search(tmp_path, ray_local):
 
 def test_a_killed_search_resumes(tmp_path, ray_local):
     proc = start(tmp_path)
-    wait_for_finished(proc, tmp_path / "results" / "long", at_least=2)
+    wait_for_finished(proc, tmp_path / "results" / "long", at_least=1)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray, at once: nothing concludes
     proc.communicate(timeout=60)
     resumed = run_cli("svm", "--resume", "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models")

@@ -3,16 +3,13 @@ what a search does beyond the contract every family keeps (tests/test_contract.p
 """
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from search import registry
-from tests.conftest import ROOT, TINY_DEMO, run_cli
+from tests.conftest import TINY_DEMO, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -68,20 +65,3 @@ def test_a_worse_search_keeps_the_better_model(ray_local, tiny):
     second = search("svm", tiny, "--name", "worse", "--trials", 1)
     assert second.code == 0, second.err
     assert "kept" in second.out and json.loads((tiny.models / "svm_best.json").read_text())["search"] == "good"
-
-
-def test_the_real_command_line(tmp_path):
-    """`python -m search` in a fresh process: it starts (and stops) its own Ray on 127.0.0.1."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-m", "search", "svm", "--data", TINY_DEMO, "--trials", "2",
-         "--results-dir", str(tmp_path / "results"), "--models-dir", str(tmp_path / "models")],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "[svm] 2/2 done" in proc.stdout and "best svm: val_accuracy" in proc.stdout
-    assert (tmp_path / "models" / "svm_best.skops").exists()
-    assert "Traceback" not in proc.stderr
-    board = subprocess.run([sys.executable, "-m", "search", "leaderboard", "--results-dir", str(tmp_path / "results")],
-                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert board.returncode == 0 and board.stdout.count(" svm ") == 2

@@ -264,7 +264,7 @@ def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
                 time.sleep(0.5)
         shot = Path(os.environ.get("FER_SEARCH_TEST_ARTIFACTS", tmp_path)) / "mlflow-ui-runs.png"
         shot.parent.mkdir(parents=True, exist_ok=True)
-        url = f"http://127.0.0.1:{port}/#/experiments/{experiment}"  # where a user lands: its runs (the kind tag)
+        url = f"http://127.0.0.1:{port}/#/experiments/{experiment}/runs"  # the page the summary names
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  f"--user-data-dir={tmp_path / 'chromium'}", "--virtual-time-budget=20000", "--window-size=1400,900",

@@ -50,7 +50,7 @@ def trial_configs_in_order(experiment):
 def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, tiny):
     common = ("--data", TINY_DEMO, *tiny.folders)
     # no early stopping, so that every trial of the first search finishes on the full rung
-    first = run_cli("rf", "--trials", 4, "--seed", 1, "--scheduler", "none", "--name", "first", *common)
+    first = run_cli("rf", "--trials", 3, "--seed", 1, "--scheduler", "none", "--name", "first", *common)
     assert first.code == 0, first.err
     board = leaderboard.read_file(tiny.results)  # as written: "None" is a depth, not a missing value
     finished = board[(board["search"] == "first") & (board["status"] == "finished")].sort_values("val_accuracy", ascending=False)
