@@ -107,7 +107,12 @@ class InterruptWatch(logging.Filter):
 
     RAY_LINES = ("Stop signal received", "Trials did not complete", "Experiment has been interrupted",
                  "Failed to fetch metrics")
-    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis")
+    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis", "ray.train._internal.syncer")
+    # Saving the experiment's state at every step (search.environment) races Ray's copy of
+    # its staging folder: a copy that meets one of Ray's own temporary files after its
+    # rename fails, with a traceback, and the next copy carries the state. Other sync
+    # failures still show.
+    SYNC_RACE = "Last sync command failed"
 
     def __init__(self, verbose: bool):
         super().__init__()
@@ -117,6 +122,8 @@ class InterruptWatch(logging.Filter):
         message = record.getMessage()
         if message.startswith(self.RAY_LINES[0]):
             self.interrupted = True
+        if message.startswith(self.SYNC_RACE) and "-tmp-" in message and "No such file or directory" in message:
+            return self.verbose
         return self.verbose or not message.startswith(self.RAY_LINES)
 
     def __enter__(self):
