@@ -17,11 +17,12 @@ from ..stores import models
 
 def pick_best(trial_rows: list[dict]) -> dict | None:
     """The best val_accuracy (of what each trial exports: ``rows.score``) among trials
-    that reached full fidelity, else among all that scored."""
+    that reached full fidelity, else among all that scored; a tie goes to the faster
+    trial, as the leaderboard orders them."""
     scored = [r for r in trial_rows if r.get("val_accuracy") is not None and r["status"] != status.FAILED]
     full = [r for r in scored if r["status"] == status.FINISHED]
     pool = full or scored
-    return max(pool, key=lambda r: r["val_accuracy"]) if pool else None
+    return max(pool, key=lambda r: (r["val_accuracy"], -(r.get("seconds") or float("inf")))) if pool else None
 
 
 def replaces(old_card: dict | None, new_card: dict) -> bool:
