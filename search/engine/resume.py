@@ -8,6 +8,7 @@ for one of them is refused with one line. Options that do not change what is sea
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 from trainables.errors import FerSearchError
@@ -73,6 +74,4 @@ def command(args, name: str) -> str:
         extra += ["--storage", args.storage]
     if getattr(args, "tracking_uri", None):
         extra += ["--tracking-uri", args.tracking_uri]
-    import shlex
-
     return shlex.join(["python", "-m", "search", args.command, "--resume", "--name", name, *extra])

@@ -198,11 +198,8 @@ FORMATS = {"skops": SkopsFormat(), "keras": KerasFormat()}
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def save(trial_model: TrialModel, path: Path, card: dict) -> str:
