@@ -64,6 +64,10 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
     from ray import tune
 
     node = ray.get_runtime_context().get_node_id()  # the trial's node: hosts may share a name and address
+    # the threads of oneDAL, a forest and BLAS: the CPUs Ray gave this trial (a search's
+    # first points get a whole node, see search/engine/resources.py)
+    cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", settings["threads"])
+    settings = {**settings, "threads": max(1, int(cpus))}
 
     x_all = features(config, splits)
     train, val = splits.index["train"], splits.index["val"]
@@ -81,6 +85,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
             "train_fraction": fraction,
             "train_size": len(subset),
             "fit_seconds": fit_seconds,
+            "threads": settings["threads"],
             "node_id": node,
         }
         if len(subset) < len(train):

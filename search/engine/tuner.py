@@ -12,6 +12,7 @@ from trainables.data import Splits
 from trainables.errors import FerSearchError
 
 from ..registry import Family
+from .resources import TrialResources, node_cpus
 
 METRIC, MODE = "val_accuracy", "max"
 
@@ -145,8 +146,20 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     fidelity = s.fidelity or family.fidelity()
     settings = {"seed": s.seed, "rungs": list(fidelity.rungs), "threads": max(1, int(s.cpus_per_trial)),
                 **(s.trial_settings or {})}
-    resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial} if s.gpus_per_trial else {"cpu": s.cpus_per_trial}
+    if s.gpus_per_trial:
+        resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial}
+    elif family.is_network:  # a network's first epochs say little: its first points are trials like any other
+        resources = {"cpu": s.cpus_per_trial}
+    else:
+        resources = TrialResources(s.cpus_per_trial, node_cpus(), first_points(family, s))
     return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
+
+
+def first_points(family: Family, s: SearchSettings) -> list[dict]:
+    """What Optuna evaluates before it proposes: the given points (default: the space's
+    DEFAULTS), less the --fix parameters, which are the space's constants now."""
+    held = s.fixed or {}
+    return [{k: v for k, v in p.items() if k not in held} for p in s.points_to_evaluate or [dict(family.space().DEFAULTS)]]
 
 
 def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, callbacks: list, retry_failed: bool):
@@ -219,14 +232,10 @@ def searcher(family: Family, s: SearchSettings):
 
     from . import fixed
 
-    space = family.space()
-    held = s.fixed or {}
-    # the held parameters are the space's constants now, not Optuna's to propose
-    points = [{k: v for k, v in p.items() if k not in held} for p in s.points_to_evaluate or [dict(space.DEFAULTS)]]
     # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
     # the ones TuneConfig hands down (ASHA still needs them there).
-    optuna_search = OptunaSearch(space=fixed.apply(space.space, held), metric=METRIC, mode=MODE,
-                                 sampler=sampler(s.searcher, s.seed), points_to_evaluate=points)
+    optuna_search = OptunaSearch(space=fixed.apply(family.space().space, s.fixed or {}), metric=METRIC, mode=MODE,
+                                 sampler=sampler(s.searcher, s.seed), points_to_evaluate=first_points(family, s))
     deadline = time.time() + s.time_budget_s if s.time_budget_s else None
     return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
 
