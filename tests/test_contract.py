@@ -6,7 +6,7 @@ A 2-trial search through the CLI on tiny data: every trial reports the shared me
 keys and the family's fidelity attribute, rung by rung; the search exports a model in the
 family's format with its card; the exported model, reloaded in a fresh process, gives
 exactly the recorded test accuracy; the trials land in the leaderboard, the exported one
-first.
+first; ``predict`` gives the model's seven probabilities for a face.
 """
 
 import json
@@ -70,3 +70,14 @@ def test_family_contract(ray_local, tiny, family, tmp_path):
     report = json.loads(out.read_text())
     assert report["accuracy"] == card["metrics"]["test"]["accuracy"]
     assert sum(sum(row) for row in report["confusion_matrix"]) == card["data"]["sizes"]["test"]
+
+    # every family's model predicts probabilities (an SVC through its card's calibration)
+    from tests.conftest import png, run_cli
+    from trainables import demo
+
+    face = tmp_path / "face.png"
+    face.write_bytes(png(demo.generate(5, seed=4).images[0]))
+    result = run_cli("predict", model, face, "--json", tmp_path / "faces.json")
+    assert result.code == 0, result.err
+    [found] = json.loads((tmp_path / "faces.json").read_text())[str(face)]
+    assert len(found["probabilities"]) == 7 and sum(found["probabilities"].values()) == pytest.approx(1.0)

@@ -19,6 +19,7 @@ COMMANDS = {
     "sync": "search.commands.sync",
     "evaluate": "search.commands.evaluate",
     "data": "search.commands.data",
+    "predict": "search.commands.predict",
 }
 
 

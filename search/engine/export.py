@@ -12,7 +12,7 @@ from pathlib import Path
 from trainables import metrics
 
 from .. import status
-from ..stores import models
+from ..stores import models, probabilities
 
 
 def pick_best(trial_rows: list[dict]) -> dict | None:
@@ -49,6 +49,9 @@ def export_best(search, best: dict) -> tuple[dict, object]:
               for split in ("val", "test") if len(splits.index[split])}
     path = Path(search.args.models_dir) / f"{search.family.name}_best{search.model_format.suffix}"
     card = model_card(search, best, scores, path, fit_seconds)
+    calibration = probabilities.calibrate(trial_model.model, splits.x("val"), splits.y("val"))
+    if calibration:
+        card["probability"] = calibration
     old = models.read_card(path) if path.exists() else None
     card["written"] = replaces(old, card)
     if card["written"]:

@@ -1,0 +1,65 @@
+"""Seven emotion probabilities from any exported model.
+
+Networks end in a softmax and a forest votes: both have ``predict_proba``. An RBF SVC has
+none (libsvm's own Platt scaling refits five times on train). At export, an SVC's
+one-vs-rest decision function is calibrated by temperature scaling fitted on val, never
+test (scikit-learn's ``CalibratedClassifierCV(method="temperature")``): one number,
+``beta``, kept in the model card, and the probabilities are ``softmax(beta * decision)``.
+A single temperature keeps the decision function's ranking, so the most probable emotion
+is the SVC's own vote but for ties of votes, which the card counts on val.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from trainables.errors import FerSearchError
+from trainables.labels import EMOTIONS
+
+METHOD = "temperature scaling of the one-vs-rest decision function, fitted on val"
+
+
+def calibrate(model, x_val: np.ndarray, y_val: np.ndarray) -> dict | None:
+    """The card's ``probability`` entry for a model without ``predict_proba`` (None for a
+    model that has it, or when there is no val split to fit on)."""
+    if hasattr(model, "predict_proba") or not len(y_val):
+        return None
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    with warnings.catch_warnings():  # its folds of val only gather the frozen model's outputs:
+        warnings.simplefilter("ignore", UserWarning)  # a class too small for 5 folds is no matter
+        calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="temperature").fit(x_val, y_val)
+    beta = float(calibrated.calibrated_classifiers_[0].calibrators[0].beta_)
+    entry = {"method": METHOD, "beta": beta, "classes": [int(c) for c in model.classes_]}
+    agree = np.mean(_from_decision(model, entry, x_val).argmax(axis=1) == np.asarray(model.predict(x_val), dtype=int))
+    entry["top_matches_predict_on_val"] = round(float(agree), 4)
+    return entry
+
+
+def probabilities(model, card: dict | None, faces: np.ndarray) -> np.ndarray:
+    """(N, 7) probabilities, columns in label order (EMOTIONS), rows summing to 1."""
+    if hasattr(model, "predict_proba"):
+        proba = np.asarray(model.predict_proba(faces), dtype=np.float64)
+        classes = getattr(model, "classes_", range(proba.shape[1]))
+        out = np.zeros((len(proba), len(EMOTIONS)))
+        out[:, [int(c) for c in classes]] = proba
+        return out
+    entry = (card or {}).get("probability")
+    if not entry:
+        raise FerSearchError("this model has no probabilities: its card carries no calibration (exported by an older "
+                             "fer-search)", hint="run its search again (or --resume it) to export it with one")
+    return _from_decision(model, entry, faces)
+
+
+def _from_decision(model, entry: dict, faces: np.ndarray) -> np.ndarray:
+    from scipy.special import softmax
+
+    decision = np.asarray(model.decision_function(faces), dtype=np.float64)
+    proba = softmax(entry["beta"] * decision, axis=1)
+    out = np.zeros((len(proba), len(EMOTIONS)))
+    out[:, entry["classes"]] = proba
+    return out
+
