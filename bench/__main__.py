@@ -1,6 +1,6 @@
 """``python -m bench``: every benchmark beside its peer, in one run, on this machine.
 
-    python -m bench [--data PATH|demo] [--quick] [--only NAME[,NAME]] [--out DIR]
+    python -m bench [--data PATH|demo] [--quick] [--only NAME[,NAME]] [--families svm,rf] [--out DIR]
 
 Writes ``results/bench/<name>.json`` (the machine, each figure with its peer and ratio,
 the details) and ``results/bench/report.md`` (the table, the plots); prints the table.
@@ -37,6 +37,7 @@ def main(argv=None) -> int:
                    "(default: data/fer2013.zip, else ../shared/fer2013/fer2013.zip, else demo)")
     p.add_argument("--quick", action="store_true", help="small settings that finish in a few minutes (default data: demo)")
     p.add_argument("--only", metavar="NAME", help=f"comma-separated, of: {', '.join(BENCHMARKS)}")
+    p.add_argument("--families", metavar="NAME", help="the search benchmark's families, comma-separated (default: svm,rf)")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="where the JSON, PNG and report go")
     p.add_argument("--cache-dir", type=Path, help="the data cache (default: a temporary folder, so loads start cold)")
     args = p.parse_args(argv)
@@ -49,7 +50,8 @@ def main(argv=None) -> int:
     environment.configure()  # as the CLI does, before Ray or TensorFlow is imported
     data = args.data or ("demo:3000" if args.quick else default_data())
     with tempfile.TemporaryDirectory(prefix="fer-bench-") as tmp:
-        ctx = Context(data=data, quick=args.quick, out=args.out, cache_dir=(args.cache_dir or Path(tmp) / "cache").resolve())
+        ctx = Context(data=data, quick=args.quick, out=args.out, cache_dir=(args.cache_dir or Path(tmp) / "cache").resolve(),
+                      families=tuple(args.families.split(",")) if args.families else None)
         about = machine()
         ctx.say(f"bench: data {data}{' (quick)' if args.quick else ''}, {about['cores']} cores, {about['cpu']}")
         failed = []

@@ -29,6 +29,7 @@ class Context:
     out: Path  # results/bench
     cache_dir: Path
     seed: int = 0
+    families: tuple[str, ...] | None = None  # the search benchmark's families (default: all it knows)
 
     @property
     def real(self) -> bool:

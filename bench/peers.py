@@ -226,6 +226,10 @@ def run_peer(ctx: Context, family: str, peer: str, setting: tuple, work: Path) -
 def run(ctx: Context) -> dict:
     ctx.splits()  # decode the data set into the shared cache once, before any clock starts
     settings = SETTINGS["quick" if ctx.quick else "full"]
+    unknown = set(ctx.families or ()) - set(settings)
+    if unknown:
+        raise ValueError(f"no search benchmark for {', '.join(sorted(unknown))}; known: {', '.join(settings)}")
+    settings = {k: v for k, v in settings.items() if not ctx.families or k in ctx.families}
     families, figures, plots = {}, [], []
     for family in settings:
         methods = {}

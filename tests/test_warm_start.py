@@ -68,6 +68,17 @@ def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, t
     if rf_space.DEFAULTS not in expected:  # the defaults still run, once, after them
         assert order[2] == rf_space.DEFAULTS
 
+    # the first points run on the whole node (2 CPUs here), one after another, straight
+    # on all of train; the trials Optuna proposes run at --cpus-per-trial (1)
+    first_points = expected + [rf_space.DEFAULTS]
+    for folder in (tiny.results / "second").glob("train_*"):
+        reports = pd.read_json(folder / "result.json", lines=True)
+        config = json.loads((folder / "params.json").read_text())
+        if config in first_points:
+            assert reports["threads"].tolist() == [2] and reports["train_fraction"].tolist() == [1.0]
+        else:
+            assert set(reports["threads"]) == {1} and reports["train_fraction"].iloc[0] < 1.0
+
 
 def test_warm_start_with_nothing_earlier_says_so(ray_local, tiny):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 1, "--scheduler", "none", "--warm-start", "--no-tracking",

@@ -53,6 +53,12 @@ def training_set(config: dict, splits: Splits, features, rows: np.ndarray, x_all
     return x, y
 
 
+def is_first_point(config: dict, points: list[dict]) -> bool:
+    """Whether ``config`` is one of a search's first points (each point names the
+    parameters it sets; the config may hold more, such as --fix values)."""
+    return any(all(config.get(k) == v for k, v in point.items()) for point in points)
+
+
 def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, exported):
     """Fit ``fit(config, X, y, settings) -> model`` at each rung and report to Ray Tune.
 
@@ -73,7 +79,10 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
     train, val = splits.index["train"], splits.index["val"]
     y_train, y_val = splits.labels[train], splits.labels[val]
     order = nested_order(y_train, settings["seed"])
-    for fraction in settings["rungs"]:
+    # a search's first points (the measured defaults, an earlier search's best) earned the
+    # full rung before this search began: they fit on all of train at once
+    rungs = settings["rungs"][-1:] if is_first_point(config, settings.get("first_points", [])) else settings["rungs"]
+    for fraction in rungs:
         subset = order[: subset_size(len(train), fraction, len(np.unique(y_train)))]
         started = time.perf_counter()
         model = fit(config, *training_set(config, splits, features, train[subset], x_all), settings)

@@ -11,6 +11,8 @@ the time, and ASHA measures every later trial against it.
 
 from __future__ import annotations
 
+from trainables.classical import is_first_point
+
 
 def node_cpus() -> float:
     """The CPUs of the largest live node of the Ray cluster: a trial asking for more
@@ -18,10 +20,6 @@ def node_cpus() -> float:
     import ray
 
     return max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=1.0)
-
-
-def is_first_point(config: dict, points: list[dict]) -> bool:
-    return any(all(config.get(k) == v for k, v in point.items()) for point in points)
 
 
 class TrialResources:

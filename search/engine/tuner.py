@@ -151,7 +151,8 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     elif family.is_network:  # a network's first epochs say little: its first points are trials like any other
         resources = {"cpu": s.cpus_per_trial}
     else:
-        resources = TrialResources(s.cpus_per_trial, node_cpus(), first_points(family, s))
+        settings["first_points"] = first_points(family, s)  # fitted on all of train at once, see trainables.classical
+        resources = TrialResources(s.cpus_per_trial, node_cpus(), settings["first_points"])
     return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
 
 
