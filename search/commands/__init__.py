@@ -20,6 +20,8 @@ COMMANDS = {
     "evaluate": "search.commands.evaluate",
     "data": "search.commands.data",
     "predict": "search.commands.predict",
+    "ensemble": "search.commands.ensemble",
+    "report": "search.commands.report",
 }
 
 

@@ -9,6 +9,7 @@ conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``bu
 from __future__ import annotations
 
 import os
+import shlex
 import time
 import warnings
 from dataclasses import dataclass
@@ -329,6 +330,10 @@ def summarize(search: Search, trial_rows: list[dict], best: dict | None, card: d
             say(f"  model:  kept {kept['model_file']} from search {kept['search']}: its val_accuracy "
                 f"{kept['val_accuracy']:.4f} beats this search's")
     say(f"  leaderboard: {board} (python -m search leaderboard)")
+    folders = [f"--{option.replace('_', '-')} {shlex.quote(str(getattr(search.args, option)))}"
+               for option, default in (("results_dir", "results"), ("models_dir", "models"))
+               if Path(getattr(search.args, option)) != Path(default)]
+    say(f"  report: python -m search report --name {' '.join([search.name, *folders])} (one HTML page)")
     if tracker is not None:
         if tracker.broken:
             say(f"  MLflow: incomplete ({tracker.broken}); run `python -m search sync --name {tracker.search}` once it is back")

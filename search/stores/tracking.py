@@ -320,8 +320,12 @@ def confusion_figure(matrix):
     return fig
 
 
-def optuna_figures(space_module, rows: list[dict]):
-    """Optuna's optimisation history and parameter importances (matplotlib backend).
+OPTUNA_PLOTS = ("optimization_history", "param_importances")
+
+
+def optuna_figures(space_module, rows: list[dict], plots: tuple[str, ...] = OPTUNA_PLOTS):
+    """Optuna's plots (``optuna.visualization.matplotlib.plot_<name>``), by default its
+    optimisation history and parameter importances.
 
     The study is rebuilt from the finished trials by replaying the family's own
     define-by-run space on each trial's parameters, so Optuna knows every distribution.
@@ -351,9 +355,9 @@ def optuna_figures(space_module, rows: list[dict]):
     figures = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the matplotlib backend is flagged experimental
-        for name, plot in (("optimization_history", ov.plot_optimization_history), ("param_importances", ov.plot_param_importances)):
+        for name in plots:
             try:
-                figures.append((name, plot(study).figure))
+                figures.append((name, getattr(ov, f"plot_{name}")(study).figure))
             except Exception as e:  # importances need variety among the parameters
                 print(f"note: no Optuna {name.replace('_', ' ')} plot ({_first_line(e)})", file=sys.stderr)
     return figures

@@ -1,0 +1,111 @@
+"""``python -m search report``: one self-contained HTML page for a search (or for all)."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+from .options import add_results_dir
+
+SUMMARY = "an HTML page of a search: report [--name NAME] [--out FILE]"
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("report", help="write one self-contained HTML page for a search (or all of them)")
+    p.set_defaults(main=main)
+    p.add_argument("--name", help="the search (default: every search in the results folder, one section each)")
+    add_results_dir(p, "where the searches are")
+    p.add_argument("--models-dir", type=Path, default=Path("models"), metavar="DIR",
+                   help="where the exported models are (default: models/)")
+    p.add_argument("--out", type=Path, metavar="FILE",
+                   help="the page (default: RESULTS_DIR/NAME/report.html, or RESULTS_DIR/report.html for all)")
+    p.add_argument("--cache-dir", type=Path, metavar="DIR", help="the data cache (default: $FER_SEARCH_CACHE or ~/.cache/fer-search)")
+    p.add_argument("--trust", action="store_true", help="load an exported model that does not match its card")
+
+
+def main(args) -> int:
+    from trainables.errors import FerSearchError
+
+    from ..engine.phases import check_writable
+    from ..stores import experiments, leaderboard, report
+
+    results_dir = Path(args.results_dir)
+    folders = experiments.searches(results_dir, args.name)
+    if not folders:
+        raise FerSearchError(f"{results_dir}: no search to report on", hint="run one first, e.g. python -m search svm")
+    out = args.out or (folders[0] / "report.html" if args.name else results_dir / "report.html")
+    check_writable("--out", out.parent)
+    board = leaderboard.read_file(results_dir)
+    sections = []
+    for folder in folders:
+        sections += search_sections(folder, board, args)
+    title = f"fer-search: {args.name}" if args.name else f"fer-search: {len(folders)} search(es) in {results_dir}"
+    from ..stores.files import atomic_write
+
+    atomic_write(out, lambda tmp: Path(tmp).write_text(report.page(title, sections)))
+    print(f"wrote {out} (open it in any browser)")
+    return 0
+
+
+def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
+    from trainables.errors import FerSearchError
+
+    from .. import registry
+    from ..stores import experiments, models, report, tracking
+
+    meta = experiments.read_meta(folder)
+    name, family = meta["search"], registry.FAMILIES.get(meta["family"])
+    rows = board[board["search"] == name].dropna(axis=1, how="all")
+    trials = report.trials_of(folder, family.fidelity().attr if family else None)
+    tags = meta.get("tags", {})
+    about = (f"<p>{html.escape(meta['family'])} on {html.escape(str(tags.get('data_source')))}: {len(trials)} trial(s) "
+             f"reported; command <code>{html.escape(str(tags.get('command')))}</code></p>")
+    numeric = ("val_accuracy", "train_accuracy", "fidelity", "seconds", "test_accuracy")
+    sections = [(f"Search {name}", about),
+                ("Leaderboard", report.table(rows, numeric=numeric) if len(rows) else report.note("no rows in the leaderboard yet")),
+                ("Best val accuracy by trial and over time", report.figures_html(report.progress_figures(trials), "progress"))]
+
+    # Optuna's plots from the trials that reached full fidelity: a score on a twenty-seventh
+    # of train is no comparison with one on all of it
+    top = (meta.get("fidelity", {}).get("rungs") or [None])[-1]
+    reached = [t for t in trials if top is None or t["fidelity"] is None or t["fidelity"] >= top - 1e-9]
+    study_rows = reached if len(reached) >= 2 else trials
+    figures = tracking.optuna_figures(family.space() if family else None, study_rows,
+                                      plots=("param_importances", "parallel_coordinate"))
+    sections.append(("Parameters (Optuna)",
+                     (report.note("from every trial: fewer than two reached full fidelity") if study_rows is not reached else "")
+                     + (report.figures_html([report.png_of_figure(f) for _, f in figures], "Optuna")
+                        if figures else report.note("too few trials with varied parameters for Optuna's plots"))))
+
+    if family is None:
+        return sections
+    model_file = Path(args.models_dir) / f"{family.name}_best{models.FORMATS[family.model_format].suffix}"
+    card = models.read_card(model_file) if model_file.exists() else None
+    splits = None
+    try:
+        splits = _splits_of(card or {"data": {"source": tags.get("data_source"), "val_fraction": meta.get("options", {}).get("val_fraction")}}, args)
+    except FerSearchError as e:
+        sections.append(("Data", report.note(f"the data could not be loaded: {e}")))
+    if card is None or card.get("search") != name:
+        owner = f" (it holds search {card.get('search')}'s model)" if card else ""
+        sections.append(("Exported model", report.note(f"{model_file} is not this search's export{owner}")))
+    elif splits is not None:
+        try:
+            sections.append(("Exported model", report.model_section(models.load(model_file, trust=args.trust), card, splits)))
+        except FerSearchError as e:
+            sections.append(("Exported model", report.note(str(e))))
+    if splits is not None:
+        sections.append(("Class balance", report.class_balance(splits)))
+    return sections
+
+
+def _splits_of(card: dict, args):
+    from trainables.data import DEFAULT_VAL_FRACTION
+
+    from ..engine import datasets
+
+    data = card.get("data", {})
+    _, splits = datasets.load(data.get("source"), data.get("val_fraction") or DEFAULT_VAL_FRACTION, data.get("train_limit"),
+                              args.cache_dir, need=("val",), say=lambda _: None)
+    return splits
+

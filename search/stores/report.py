@@ -1,0 +1,151 @@
+"""One self-contained HTML page per search: every figure an inline PNG, no script, no
+server, no file beside it, so any browser opens it and it can be mailed as it is.
+
+Sections: the search's leaderboard rows; best val accuracy against trial number and
+against wall time; Optuna's parameter importances and parallel coordinates (the study
+rebuilt from the trials that reached full fidelity, as for MLflow); the exported model's
+confusion matrix and per-class recall on val, with a grid of misclassified val faces;
+the data set's class balance.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+import numpy as np
+
+from trainables.labels import EMOTIONS
+
+from . import experiments
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
+table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px solid #ddd; padding: 3px 7px; }
+th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.figures img { max-width: 49%; } .faces { display: flex; flex-wrap: wrap; gap: 6px; }
+.faces figure { margin: 0; text-align: center; font-size: 0.75em; } .faces img { width: 96px; image-rendering: pixelated; }
+.note { color: #666; font-style: italic; }
+"""
+MISCLASSIFIED_SHOWN = 40
+
+
+def png_of_figure(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def png_of_face(face: np.ndarray) -> str:
+    import cv2
+
+    ok, encoded = cv2.imencode(".png", face)
+    return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode()
+
+
+def table(frame, numeric=()) -> str:
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = []
+    for _, r in frame.iterrows():
+        cells = []
+        for c in frame.columns:
+            v = r[c]
+            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else (f"{v:.4f}" if isinstance(v, float) else str(v))
+            cells.append(f"<td{' class=num' if c in numeric else ''}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def trials_of(folder: Path, fidelity_attr: str | None) -> list[dict]:
+    """Each trial's config, score (its exported fit's val accuracy), fidelity reached,
+    start and end time, in the order Ray Tune created them."""
+    trials = []
+    for trial_folder in experiments.trial_folders(folder):
+        t = experiments.read_trial(trial_folder)
+        if not t["results"]:
+            continue
+        last = t["results"][-1]
+        score = max(r.get("best_val_accuracy", r.get("val_accuracy", -1)) for r in t["results"])
+        parts = trial_folder.name.split("_")
+        order = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else len(trials)
+        trials.append({"order": order, "_config": t["config"], "val_accuracy": score, "end": last["timestamp"],
+                       "fidelity": last.get(fidelity_attr) if fidelity_attr else None,
+                       "start": t["results"][0]["timestamp"] - t["results"][0].get("time_this_iter_s", 0)})
+    return sorted(trials, key=lambda t: t["order"])
+
+
+def progress_figures(trials: list[dict]) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    if not trials:
+        return []
+    start = min(t["start"] for t in trials)
+    shown = []
+    for x_of, label in ((lambda i, t: i + 1, "trial number"), (lambda i, t: (t["end"] - start) / 60, "minutes since the search began")):
+        points = sorted((x_of(i, t), t["val_accuracy"]) for i, t in enumerate(trials))
+        xs, ys = zip(*points)
+        fig, ax = plt.subplots(figsize=(6, 3.6))
+        ax.scatter(xs, ys, s=14, alpha=0.6, label="trial")
+        ax.step(xs, np.maximum.accumulate(ys), where="post", color="C1", label="best so far")
+        ax.set_xlabel(label)
+        ax.set_ylabel("val accuracy")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower right")
+        shown.append(png_of_figure(fig))
+    return shown
+
+
+def class_balance(splits) -> str:
+    import pandas as pd
+
+    counts = {s: np.bincount(splits.y(s), minlength=len(EMOTIONS)) for s in splits.index if len(splits.index[s])}
+    frame = pd.DataFrame({"emotion": list(EMOTIONS), **{s: c.tolist() for s, c in counts.items()}})
+    return table(frame, numeric=tuple(counts))
+
+
+def model_section(model, card: dict, splits) -> str:
+    """The model's confusion matrix and per-class recall on val, and misclassified faces."""
+    import pandas as pd
+
+    from trainables import metrics
+
+    x, y = splits.x("val"), splits.y("val")
+    predicted = np.asarray(model.predict(x))
+    report = metrics.report(y, predicted)
+    confusion = pd.DataFrame(report["confusion_matrix"], columns=list(EMOTIONS))
+    confusion.insert(0, "true \\ predicted", list(EMOTIONS))
+    recall = pd.DataFrame({"emotion": list(EMOTIONS),
+                           "recall": [report["per_class"][e]["recall"] for e in EMOTIONS],
+                           "precision": [report["per_class"][e]["precision"] for e in EMOTIONS],
+                           "support": [report["per_class"][e]["support"] for e in EMOTIONS]})
+    wrong = np.flatnonzero(predicted != y)[:MISCLASSIFIED_SHOWN]
+    grid = "".join(f'<figure><img src="{png_of_face(x[i])}" alt="val face {i}"><figcaption>{EMOTIONS[y[i]]} &rarr; '
+                   f"{EMOTIONS[predicted[i]]}</figcaption></figure>" for i in wrong)
+    return (f"<p>{html.escape(card['model_file'])} (trial {html.escape(str(card.get('trial_id')))}): val accuracy "
+            f"{report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}</p>"
+            f"<h3>Confusion matrix on val (rows: true)</h3>{table(confusion, numeric=tuple(EMOTIONS))}"
+            f"<h3>Per class on val</h3>{table(recall, numeric=('recall', 'precision', 'support'))}"
+            f"<h3>Misclassified val faces (true &rarr; predicted; the first {len(wrong)})</h3><div class=faces>{grid}</div>")
+
+
+def page(title: str, sections: list[tuple[str, str]]) -> str:
+    body = "".join(f"<h2>{html.escape(name)}</h2>{content}" for name, content in sections)
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}</body></html>\n")
+
+
+def figures_html(images: list[str], alt: str) -> str:
+    return "<div class=figures>" + "".join(f'<img src="{src}" alt="{html.escape(alt)}">' for src in images) + "</div>"
+
+
+def note(text: str) -> str:
+    return f"<p class=note>{html.escape(text)}</p>"

@@ -1,0 +1,87 @@
+"""``python -m search ensemble``: two tiny exported models soft-voted, the manifest
+evaluated, reloaded and used by ``predict``; a changed member is refused."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import png, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def two_models(tmp_path_factory, ray_local):
+    root = tmp_path_factory.mktemp("ensemble")
+    for family in ("svm", "rf"):
+        result = run_cli(family, "--data", "demo:700", "--trials", 1, "--scheduler", "none", "--no-tracking",
+                         "--results-dir", root / "results", "--models-dir", root / "models")
+        assert result.code == 0, result.err
+    return root / "models"
+
+
+def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_models, tmp_path):
+    from search.stores import ensembles, models
+
+    result = run_cli("ensemble", "--models-dir", two_models)
+    assert result.code == 0, result.err
+    manifest = json.loads((two_models / "ensemble.json").read_text())
+    assert manifest["kind"] == ensembles.KIND and manifest["tta"] is False
+    assert {m["family"] for m in manifest["members"]} == {"svm", "rf"}
+    weights = [m["weight"] for m in manifest["members"]]
+    assert sum(weights) == pytest.approx(1.0) and min(weights) >= 0
+    for m in manifest["members"]:  # by path (relative to the manifest) and sha256
+        assert models.sha256_of(two_models / m["path"]) == m["sha256"]
+    assert "ensemble" in result.out and "against its best member on test" in result.out
+
+    # evaluate takes the manifest, on the data it names, and finds the manifest's test score
+    out = tmp_path / "eval.json"
+    result = run_cli("evaluate", two_models / "ensemble.json", "--json", out)
+    assert result.code == 0, result.err
+    assert json.loads(out.read_text())["accuracy"] == pytest.approx(manifest["metrics"]["test"]["accuracy"])
+
+    # predict takes it too: the weighted members' probabilities
+    from trainables import demo
+
+    face = tmp_path / "face.png"
+    face.write_bytes(png(demo.generate(5, seed=6).images[0]))
+    result = run_cli("predict", two_models / "ensemble.json", face, "--json", tmp_path / "faces.json")
+    assert result.code == 0, result.err
+    [found] = json.loads((tmp_path / "faces.json").read_text())[str(face)]
+    assert sum(found["probabilities"].values()) == pytest.approx(1.0)
+
+    ensemble = models.load(two_models / "ensemble.json")
+    faces = demo.generate(30, seed=7).images
+    proba = ensemble.predict_proba(faces)
+    assert proba.shape == (30, 7) and np.allclose(proba.sum(axis=1), 1.0)
+
+
+def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
+    from search.stores import ensembles
+
+    views = ensembles.views(np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48))
+    assert len(views) == 6 and all(v.shape == (2, 48, 48) for v in views)
+    assert (views[1] == views[0][:, :, ::-1]).all()
+
+    out = tmp_path / "tta.json"
+    result = run_cli("ensemble", "--models-dir", two_models, "--tta", "--out", out)
+    assert result.code == 0, result.err
+    assert json.loads(out.read_text())["tta"] is True and "ensemble + TTA" in result.out
+
+    # a member changed after the manifest was written: refused in one line
+    member = two_models / json.loads(out.read_text())["members"][0]["path"]
+    original = member.read_bytes()
+    try:
+        member.write_bytes(original + b"\0")
+        result = run_cli("evaluate", out)
+        assert result.code == 2 and "changed since the ensemble was made" in result.err
+    finally:
+        member.write_bytes(original)
+
+
+def test_an_ensemble_needs_two_models(two_models, tmp_path):
+    result = run_cli("ensemble", "--models-dir", two_models, "--families", "svm")
+    assert result.code == 2 and "two or more exported models" in result.err
+    result = run_cli("evaluate", two_models / "svm_best.json")
+    assert result.code == 2 and "not a model" in result.err

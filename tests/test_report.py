@@ -1,0 +1,63 @@
+"""``python -m search report``: one self-contained HTML page, opened in headless Chromium."""
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import TINY_DEMO, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium(ray_local, tiny, tmp_path):
+    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 4, "--name", "reported", "--no-tracking", *tiny.folders)
+    assert result.code == 0, result.err
+    assert f"report: python -m search report --name reported --results-dir {tiny.results}" in result.out
+
+    result = run_cli("report", "--name", "reported", "--results-dir", tiny.results, "--models-dir", tiny.models)
+    assert result.code == 0, result.err
+    page = tiny.results / "reported" / "report.html"
+    text = page.read_text()
+    board = pd.read_csv(tiny.results / "leaderboard.csv", dtype={"trial_id": str})
+    for trial_id in board["trial_id"]:  # every row of the search's leaderboard
+        assert trial_id in text
+    for heading in ("Leaderboard", "Best val accuracy by trial and over time", "Parameters (Optuna)",
+                    "Confusion matrix on val", "Misclassified val faces", "Class balance"):
+        assert heading in text
+    assert "disgust" in text  # per-class recall, Disgust included
+    # self-contained: nothing fetched, every image inline
+    assert not re.search(r'(src|href)="(?!data:)', text)
+    assert text.count("data:image/png;base64,") >= 4
+
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    shot = Path(os.environ.get("FER_SEARCH_TEST_ARTIFACTS", tmp_path)) / "search-report.png"
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'chromium'}",
+             "--window-size=1300,2400", "--enable-logging=stderr", "--v=0"]
+    url = page.resolve().as_uri()
+    dom = subprocess.run(["chromium", *flags, "--dump-dom", url], capture_output=True, text=True, timeout=120)
+    subprocess.run(["chromium", *flags, f"--screenshot={shot}", url], capture_output=True, timeout=120)
+    assert board["trial_id"].iloc[0] in dom.stdout
+    assert shot.exists() and shot.stat().st_size > 10_000
+    assert not [line for line in dom.stderr.splitlines() if "CONSOLE" in line], dom.stderr[-2000:]
+
+
+def test_report_of_every_search_and_of_nothing(ray_local, tiny, tmp_path):
+    result = run_cli("report", "--results-dir", tmp_path / "empty")
+    assert result.code == 2 and "no search to report on" in result.err
+    for name in ("one", "two"):
+        result = run_cli("rf", "--data", TINY_DEMO, "--trials", 1, "--scheduler", "none", "--name", name,
+                         "--no-tracking", *tiny.folders)
+        assert result.code == 0, result.err
+    result = run_cli("report", "--results-dir", tiny.results, "--models-dir", tiny.models)
+    assert result.code == 0, result.err
+    text = (tiny.results / "report.html").read_text()
+    assert "Search one" in text and "Search two" in text
+    assert "not this search's export" in text  # the model slot holds one search's model only
