@@ -55,6 +55,12 @@ def test_help_names_every_family():
     (["svm", "--data", "demo:300", "--fix", "C"], "--fix C: expected NAME=VALUE"),
     (["svm", "--data", "demo:300", "--fix", "nope=1"], "--fix nope: the svm space has no such parameter"),
     (["svm", "--data", "demo:300", "--fix", "C=1e9"], "--fix C=1e9: not a value the svm space can take"),
+    (["svm", "--cpus-per-trial", "0"], "argument --cpus-per-trial"),
+    (["cnn", "--max-epochs", "0"], "argument --max-epochs: must be at least 1, not 0"),
+    (["svm", "--time-budget", "-5m"], "argument --time-budget: expected one argument"),  # argparse reads -5m as an option
+    (["predict", "/no/such/model.keras", "photo.jpg"], "/no/such/model.keras: no such model file"),
+    (["ensemble", "--top", "0"], "argument --top: must be at least 1, not 0"),
+    (["report", "--name", "nope"], "results/nope: no search of that name"),
 ])
 def test_user_errors_are_one_line_and_exit_2(argv, message):
     result = run_cli(*argv)

@@ -32,6 +32,10 @@ USAGES = ("Training", "PublicTest", "PrivateTest", "Test")
 CSV_COLUMNS = ("emotion", "pixels", "Usage")
 # Unreadable images are skipped (and counted) only while they stay this rare.
 MAX_BAD_SHARE = 0.01
+# A 48x48 face takes 1-3 KB as JPEG or PNG and 2.4 KB as BMP or PGM. A zip member or file
+# claiming more than this is skipped before a byte of it is inflated or read: a zip bomb
+# (a few KB that inflate to gigabytes), a symlink to a huge file.
+MAX_IMAGE_BYTES = 1 << 20
 _SPLIT_FOLDERS = ("train", "test")
 
 
@@ -142,7 +146,12 @@ def _usage(split: str, file_name: str) -> str:
 def _decode(buf: bytes) -> tuple[np.ndarray | None, str]:
     import cv2
 
-    img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_GRAYSCALE)
+    if not buf:
+        return None, "an empty file"
+    try:
+        img = cv2.imdecode(np.frombuffer(buf, np.uint8), cv2.IMREAD_GRAYSCALE)
+    except cv2.error:  # a header that claims an absurd size, and the like
+        img = None
     if img is None:
         return None, "not a readable image"
     if img.shape != (SIDE, SIDE):
@@ -150,8 +159,9 @@ def _decode(buf: bytes) -> tuple[np.ndarray | None, str]:
     return img, ""
 
 
-def _collect(entries, source: Path, read) -> Decoded:
-    """Decode (name, split, label) entries with ``read(name) -> bytes`` into a Decoded."""
+def _collect(entries, source: Path, read, size) -> Decoded:
+    """Decode (name, split, label) entries with ``read(name) -> bytes`` into a Decoded;
+    ``size(name)`` is an entry's size before it is read (None: not a regular file)."""
     if not entries:
         raise FerSearchError(
             f"{source}: no FER2013 images found",
@@ -163,6 +173,11 @@ def _collect(entries, source: Path, read) -> Decoded:
     skipped = []
     n = 0
     for name, split, label in entries:
+        nbytes = size(name)
+        if nbytes is None or nbytes > MAX_IMAGE_BYTES:
+            skipped.append(f"{name}: " + ("not a regular file" if nbytes is None else f"{nbytes:,} bytes, more than a 48x48 "
+                                          f"image takes (at most {MAX_IMAGE_BYTES:,}); not read"))
+            continue
         img, why = _decode(read(name))
         if img is None:
             skipped.append(f"{name}: {why}")
@@ -197,7 +212,9 @@ def read_zip(path: Path) -> Decoded:
             if hit:
                 entries.append((name, *hit))
         try:
-            return _collect(entries, path, zf.read)
+            return _collect(entries, path, zf.read,
+                            # as the central directory declares it: zipfile never inflates more
+                            lambda name: zf.getinfo(name).file_size)
         except (zipfile.BadZipFile, OSError, EOFError) as e:
             raise FerSearchError(f"{path}: the zip is damaged ({e})") from None
 
@@ -236,7 +253,19 @@ def read_folder(path: Path) -> Decoded:
         if hit:
             entries.append((rel, *hit))
             files[rel] = full
-    return _collect(entries, path, lambda rel: files[rel].read_bytes())
+    return _collect(entries, path, lambda rel: files[rel].read_bytes(), lambda rel: _file_size(files[rel]))
+
+
+def _file_size(path: Path) -> int | None:
+    """A regular file's size (through a symlink), else None: a device, a pipe, a socket."""
+    import stat
+
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size if stat.S_ISREG(st.st_mode) else None
+
 
 
 # ---------------------------------------------------------------- the challenge CSV
