@@ -70,7 +70,7 @@ def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
     assert json.loads(out.read_text())["tta"] is True and "ensemble + TTA" in result.out
 
     # a member changed after the manifest was written: refused in one line
-    member = two_models / json.loads(out.read_text())["members"][0]["path"]
+    member = out.parent / json.loads(out.read_text())["members"][0]["path"]  # relative to the manifest
     original = member.read_bytes()
     try:
         member.write_bytes(original + b"\0")

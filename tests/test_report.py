@@ -1,5 +1,6 @@
 """``python -m search report``: one self-contained HTML page, opened in headless Chromium."""
 
+import html
 import os
 import re
 import shutil
@@ -58,6 +59,6 @@ def test_report_of_every_search_and_of_nothing(ray_local, tiny, tmp_path):
         assert result.code == 0, result.err
     result = run_cli("report", "--results-dir", tiny.results, "--models-dir", tiny.models)
     assert result.code == 0, result.err
-    text = (tiny.results / "report.html").read_text()
+    text = html.unescape((tiny.results / "report.html").read_text())
     assert "Search one" in text and "Search two" in text
     assert "not this search's export" in text  # the model slot holds one search's model only
