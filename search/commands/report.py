@@ -56,6 +56,10 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
     meta = experiments.read_meta(folder)
     name, family = meta["search"], registry.FAMILIES.get(meta["family"])
     rows = board[board["search"] == name].dropna(axis=1, how="all")
+    # the page is about one search on one data set: its name, data and nodes say nothing per row
+    rows = rows.drop(columns=["search", "data", "node", "finished_at"], errors="ignore")
+    if "model" in rows:
+        rows = rows.assign(model=rows["model"].map(lambda p: Path(p).name if isinstance(p, str) else p))
     trials = report.trials_of(folder, family.fidelity().attr if family else None)
     tags = meta.get("tags", {})
     about = (f"<p>{html.escape(meta['family'])} on {html.escape(str(tags.get('data_source')))}: {len(trials)} trial(s) "
