@@ -208,3 +208,17 @@ def test_family(monkeypatch):
     yield register
     for module in modules:
         cloudpickle.unregister_pickle_by_value(module)
+
+
+@pytest.fixture(scope="session")
+def exported_pair(tmp_path_factory, ray_local) -> Path:
+    """An svm search (4 trials) and an rf search (1) on the demo set, each exporting its
+    model: what the predict, ensemble and report tests read. (Tests may add files beside
+    the models; none changes them for good.)"""
+    root = tmp_path_factory.mktemp("exported")
+    for family, extra in (("svm", ("--trials", 4)), ("rf", ("--trials", 1, "--scheduler", "none"))):
+        result = run_cli(family, "--data", TINY_DEMO, *extra, "--name", f"pair-{family}", "--no-tracking",
+                         "--results-dir", root / "results", "--models-dir", root / "models")
+        assert result.code == 0, result.err
+        (root / f"{family}.out").write_text(result.out)  # what the search printed
+    return root

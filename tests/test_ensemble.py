@@ -11,14 +11,9 @@ from tests.conftest import png, run_cli
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def two_models(tmp_path_factory, ray_local):
-    root = tmp_path_factory.mktemp("ensemble")
-    for family in ("svm", "rf"):
-        result = run_cli(family, "--data", "demo:700", "--trials", 1, "--scheduler", "none", "--no-tracking",
-                         "--results-dir", root / "results", "--models-dir", root / "models")
-        assert result.code == 0, result.err
-    return root / "models"
+@pytest.fixture
+def two_models(exported_pair):
+    return exported_pair / "models"
 
 
 def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_models, tmp_path):

@@ -19,13 +19,9 @@ ASTRONAUT_FACE = (177, 66, 95, 95)
 OFFSET = (300, 200)  # where the portrait's top-left corner lands in the photo (x, y)
 
 
-@pytest.fixture(scope="module")
-def svm_model(tmp_path_factory, ray_local):
-    root = tmp_path_factory.mktemp("predict")
-    result = run_cli("svm", "--data", "demo:700", "--trials", 1, "--scheduler", "none", "--no-tracking",
-                     "--results-dir", root / "results", "--models-dir", root / "models")
-    assert result.code == 0, result.err
-    return root / "models" / "svm_best.skops"
+@pytest.fixture
+def svm_model(exported_pair):
+    return exported_pair / "models" / "svm_best.skops"
 
 
 @pytest.fixture

@@ -10,21 +10,20 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.conftest import TINY_DEMO, run_cli
+from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
 
 
-def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium(ray_local, tiny, tmp_path):
-    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 4, "--name", "reported", "--no-tracking", *tiny.folders)
+def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium(exported_pair, tmp_path):
+    results, models = exported_pair / "results", exported_pair / "models"
+    result = run_cli("report", "--name", "pair-svm", "--results-dir", results, "--models-dir", models)
     assert result.code == 0, result.err
-    assert f"report: python -m search report --name reported --results-dir {tiny.results}" in result.out
-
-    result = run_cli("report", "--name", "reported", "--results-dir", tiny.results, "--models-dir", tiny.models)
-    assert result.code == 0, result.err
-    page = tiny.results / "reported" / "report.html"
+    page = results / "pair-svm" / "report.html"
     text = page.read_text()
-    board = pd.read_csv(tiny.results / "leaderboard.csv", dtype={"trial_id": str})
+    board = pd.read_csv(results / "leaderboard.csv", dtype={"trial_id": str})
+    board = board[board["search"] == "pair-svm"]
+    assert len(board) == 4
     for trial_id in board["trial_id"]:  # every row of the search's leaderboard
         assert trial_id in text
     for heading in ("Leaderboard", "Best val accuracy by trial and over time", "Parameters (Optuna)",
@@ -50,15 +49,19 @@ def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium
     assert not [line for line in dom.stderr.splitlines() if "CONSOLE" in line], dom.stderr[-2000:]
 
 
-def test_report_of_every_search_and_of_nothing(ray_local, tiny, tmp_path):
+def test_report_of_every_search_and_of_nothing(exported_pair, tmp_path):
     result = run_cli("report", "--results-dir", tmp_path / "empty")
     assert result.code == 2 and "no search to report on" in result.err
-    for name in ("one", "two"):
-        result = run_cli("rf", "--data", TINY_DEMO, "--trials", 1, "--scheduler", "none", "--name", name,
-                         "--no-tracking", *tiny.folders)
-        assert result.code == 0, result.err
-    result = run_cli("report", "--results-dir", tiny.results, "--models-dir", tiny.models)
+    out = tmp_path / "all.html"
+    result = run_cli("report", "--results-dir", exported_pair / "results", "--models-dir", tmp_path / "no-models",
+                     "--out", out)
     assert result.code == 0, result.err
-    text = html.unescape((tiny.results / "report.html").read_text())
-    assert "Search one" in text and "Search two" in text
-    assert "not this search's export" in text  # the model slot holds one search's model only
+    text = html.unescape(out.read_text())
+    assert "Search pair-svm" in text and "Search pair-rf" in text
+    assert "svm_best.skops is not this search's export" in text  # no model there: the page says so
+
+
+def test_a_search_summary_names_its_report(exported_pair):
+    printed = (exported_pair / "svm.out").read_text()
+    results, models = exported_pair / "results", exported_pair / "models"
+    assert f"report: python -m search report --name pair-svm --results-dir {results} --models-dir {models}" in printed
