@@ -49,7 +49,11 @@ def export_best(search, best: dict) -> tuple[dict, object]:
               for split in ("val", "test") if len(splits.index[split])}
     path = Path(search.args.models_dir) / f"{search.family.name}_best{search.model_format.suffix}"
     card = model_card(search, best, scores, path, fit_seconds)
-    calibration = probabilities.calibrate(trial_model.model, splits.x("val"), splits.y("val"))
+    try:
+        calibration = probabilities.calibrate(trial_model.model, splits.x("val"), splits.y("val"))
+    except Exception as e:  # the model is still worth exporting; predict will say it has no probabilities
+        search.say(f"warning: no probability calibration for the exported model ({type(e).__name__}: {e})")
+        calibration = None
     if calibration:
         card["probability"] = calibration
     old = models.read_card(path) if path.exists() else None

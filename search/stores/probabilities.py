@@ -24,7 +24,13 @@ METHOD = "temperature scaling of the one-vs-rest decision function, fitted on va
 def calibrate(model, x_val: np.ndarray, y_val: np.ndarray) -> dict | None:
     """The card's ``probability`` entry for a model without ``predict_proba`` (None for a
     model that has it, or when there is no val split to fit on)."""
-    if hasattr(model, "predict_proba") or not len(y_val):
+    if hasattr(model, "predict_proba"):
+        return None
+    # val faces of a class the model never saw (a tiny or limited train split) say nothing
+    # of its temperature, and scikit-learn's calibration cannot take them
+    seen = np.isin(y_val, model.classes_)
+    x_val, y_val = x_val[seen], np.asarray(y_val)[seen]
+    if len(np.unique(y_val)) < 2:
         return None
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
