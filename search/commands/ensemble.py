@@ -54,8 +54,6 @@ def choose(found: list[tuple[Path, dict]], top: int, say) -> list[tuple[Path, di
 
 
 def main(args) -> int:
-    import numpy as np
-
     from trainables.metrics import accuracy
 
     from ..engine import datasets
