@@ -108,7 +108,6 @@ def test_predict_refuses_what_it_cannot_use(svm_model, tmp_path):
     # a model whose card has no calibration (an older export): one line, not a traceback
     import shutil
 
-    from tests.conftest import png as to_png
     from trainables import demo
 
     old = tmp_path / "old"
@@ -118,6 +117,6 @@ def test_predict_refuses_what_it_cannot_use(svm_model, tmp_path):
     card.pop("probability")
     (old / "svm_best.json").write_text(json.dumps(card))
     face = tmp_path / "face.png"
-    face.write_bytes(to_png(demo.generate(5, seed=3).images[0]))
+    face.write_bytes(png(demo.generate(5, seed=3).images[0]))
     result = run_cli("predict", old / svm_model.name, face)
     assert result.code == 2 and "no probabilities" in result.err and "Traceback" not in result.err

@@ -64,9 +64,8 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
     tags = meta.get("tags", {})
     about = (f"<p>{html.escape(meta['family'])} on {html.escape(str(tags.get('data_source')))}: {len(trials)} trial(s) "
              f"reported; command <code>{html.escape(str(tags.get('command')))}</code></p>")
-    numeric = ("val_accuracy", "train_accuracy", "fidelity", "seconds", "test_accuracy")
     sections = [(f"Search {name}", about),
-                ("Leaderboard", report.table(rows, numeric=numeric) if len(rows) else report.note("no rows in the leaderboard yet")),
+                ("Leaderboard", report.table(rows) if len(rows) else report.note("no rows in the leaderboard yet")),
                 ("Best val accuracy by trial and over time", report.figures_html(report.progress_figures(trials), "progress"))]
 
     # Optuna's plots from the trials that reached full fidelity: a score on a twenty-seventh

@@ -25,7 +25,7 @@ STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
 table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px solid #ddd; padding: 3px 7px; }
-th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f3f3f3; } td { font-variant-numeric: tabular-nums; }
 .figures img { max-width: 49%; } .faces { display: flex; flex-wrap: wrap; gap: 6px; }
 .faces figure { margin: 0; text-align: center; font-size: 0.75em; } .faces img { width: 96px; image-rendering: pixelated; }
 .note { color: #666; font-style: italic; }
@@ -49,17 +49,9 @@ def png_of_face(face: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(encoded.tobytes()).decode()
 
 
-def table(frame, numeric=()) -> str:
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
-    body = []
-    for _, r in frame.iterrows():
-        cells = []
-        for c in frame.columns:
-            v = r[c]
-            text = "" if v is None or (isinstance(v, float) and np.isnan(v)) else (f"{v:.4f}" if isinstance(v, float) else str(v))
-            cells.append(f"<td{' class=num' if c in numeric else ''}>{html.escape(text)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+def table(frame) -> str:
+    """pandas' own HTML table (text escaped), numbers to 4 places, empty cells blank."""
+    return frame.to_html(index=False, float_format="{:.4f}".format, na_rep="", border=0)
 
 
 def trials_of(folder: Path, fidelity_attr: str | None) -> list[dict]:
@@ -109,7 +101,7 @@ def class_balance(splits) -> str:
 
     counts = {s: np.bincount(splits.y(s), minlength=len(EMOTIONS)) for s in splits.index if len(splits.index[s])}
     frame = pd.DataFrame({"emotion": list(EMOTIONS), **{s: c.tolist() for s, c in counts.items()}})
-    return table(frame, numeric=tuple(counts))
+    return table(frame)
 
 
 def model_section(model, card: dict, splits) -> str:
@@ -132,8 +124,8 @@ def model_section(model, card: dict, splits) -> str:
                    f"{EMOTIONS[predicted[i]]}</figcaption></figure>" for i in wrong)
     return (f"<p>{html.escape(card['model_file'])} (trial {html.escape(str(card.get('trial_id')))}): val accuracy "
             f"{report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}</p>"
-            f"<h3>Confusion matrix on val (rows: true)</h3>{table(confusion, numeric=tuple(EMOTIONS))}"
-            f"<h3>Per class on val</h3>{table(recall, numeric=('recall', 'precision', 'support'))}"
+            f"<h3>Confusion matrix on val (rows: true)</h3>{table(confusion)}"
+            f"<h3>Per class on val</h3>{table(recall)}"
             f"<h3>Misclassified val faces (true &rarr; predicted; the first {len(wrong)})</h3><div class=faces>{grid}</div>")
 
 
