@@ -40,13 +40,21 @@ def cache_mb(threads: int) -> int:
     return int(max(200, per_cpu * max(1, threads)))
 
 
+# The solver's stopping tolerance (scikit-learn's default is 1e-3). Measured on the real
+# FER2013 (the svm defaults' fit on all 51,676 mirrored faces, oneDAL, 2 threads): 1e-2
+# fits in 51.5 s against 63.7 s, val 0.6001 against 0.6008, test 0.6094 both; 3e-2 cost
+# 0.0003 of val for a further 8%.
+TOLERANCE = 1e-2
+
+
 def fit(x, y, *, C: float, gamma: float, class_weight, threads: int = 1, backend: str = "auto"):
     """An RBF SVC fitted on (x, y): oneDAL's (it predicts faster, for the trials) or
     scikit-learn's; ``as_sklearn`` turns either into scikit-learn's for export.
 
     ``backend``: ``onedal``, ``libsvm`` or ``auto`` (oneDAL when installed).
     """
-    params = {"C": C, "kernel": "rbf", "gamma": gamma, "class_weight": class_weight, "cache_size": cache_mb(threads)}
+    params = {"C": C, "kernel": "rbf", "gamma": gamma, "class_weight": class_weight, "cache_size": cache_mb(threads),
+              "tol": TOLERANCE}
     if backend == "libsvm" or (backend == "auto" and not available()):
         return SVC(**params).fit(x, y)
     import daal4py

@@ -10,6 +10,7 @@ train split in 40+ minutes, against about 20 s on 200 components (oneDAL).
 
 from __future__ import annotations
 
+import numpy as np
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -24,11 +25,21 @@ def features(config: dict, splits: Splits, mirrored: bool = False):
     return cached_hog(splits.images, splits.fingerprint, splits.cache_dir, **hog_params(config), mirrored=mirrored)
 
 
+# PCA is fitted on at most this many faces (a seeded sample) and applied to all. Measured
+# on the real FER2013 (the svm defaults, 51,676 mirrored faces): fitting on all took 9.4 s
+# and on 12,000 4.3 s; the SVC on top scored val 0.6001 / 0.5984 and test 0.6094 / 0.6110.
+PCA_SAMPLE = 12_000
+
+
 def fit(config: dict, x, y, settings: dict) -> Pipeline:
     n = min(int(config.get("pca_components", 200)), x.shape[1], len(x))
-    steps = [("scale", StandardScaler()),
-             ("pca", PCA(n_components=n, whiten=bool(config.get("pca_whiten", False)), random_state=settings["seed"]))]
-    xt = Pipeline(steps).fit_transform(x)
+    scale = StandardScaler()
+    pca = PCA(n_components=n, whiten=bool(config.get("pca_whiten", False)), random_state=settings["seed"])
+    xs = scale.fit_transform(x)
+    rng = np.random.default_rng(settings["seed"])
+    pca.fit(xs[rng.choice(len(xs), PCA_SAMPLE, replace=False)] if len(xs) > PCA_SAMPLE else xs)
+    xt = pca.transform(xs)
+    steps = [("scale", scale), ("pca", pca)]
     class_weight = None if config.get("class_weight", "none") == "none" else config["class_weight"]
     gamma = config.get("gamma_factor", 1.0) / (xt.shape[1] * max(float(xt.var()), 1e-12))
     svm = fast_svc.fit(xt, y, C=config["C"], gamma=gamma, class_weight=class_weight,

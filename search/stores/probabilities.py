@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trainables.errors import FerSearchError
 from trainables.labels import EMOTIONS
@@ -21,28 +22,57 @@ from trainables.labels import EMOTIONS
 METHOD = "temperature scaling of the one-vs-rest decision function, fitted on val"
 
 
-def calibrate(model, x_val: np.ndarray, y_val: np.ndarray) -> dict | None:
+def calibrate(model, x_val: np.ndarray, y_val: np.ndarray, predicted: np.ndarray | None = None,
+              apply=None) -> dict | None:
     """The card's ``probability`` entry for a model without ``predict_proba`` (None for a
-    model that has it, or when there is no val split to fit on)."""
+    model that has it, or when there is no val split to fit on).
+
+    ``predicted``: the model's predictions on ``x_val`` where already made;
+    ``apply(method, x)`` runs one of the model's methods on ``x`` (the export spreads it
+    over cores). The decision function is computed once: an SVC's costs as much as its
+    predict, minutes on the real val split with libsvm.
+    """
     if hasattr(model, "predict_proba"):
         return None
+    apply = apply or (lambda method, x: method(x))
     # val faces of a class the model never saw (a tiny or limited train split) say nothing
     # of its temperature, and scikit-learn's calibration cannot take them
     seen = np.isin(y_val, model.classes_)
-    x_val, y_val = x_val[seen], np.asarray(y_val)[seen]
+    y_val = np.asarray(y_val)[seen]
     if len(np.unique(y_val)) < 2:
         return None
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
+    decision = np.asarray(apply(model.decision_function, x_val[seen]), dtype=np.float64)
+    given = _GivenDecisions(model.classes_).fit(decision, y_val)
     with warnings.catch_warnings():  # its folds of val only gather the frozen model's outputs:
         warnings.simplefilter("ignore", UserWarning)  # a class too small for 5 folds is no matter
-        calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="temperature").fit(x_val, y_val)
+        calibrated = CalibratedClassifierCV(FrozenEstimator(given), method="temperature").fit(decision, y_val)
     beta = float(calibrated.calibrated_classifiers_[0].calibrators[0].beta_)
     entry = {"method": METHOD, "beta": beta, "classes": [int(c) for c in model.classes_]}
-    agree = np.mean(_from_decision(model, entry, x_val).argmax(axis=1) == np.asarray(model.predict(x_val), dtype=int))
+    predicted = apply(model.predict, x_val[seen]) if predicted is None else np.asarray(predicted)[seen]
+    agree = np.mean(_from_values(decision, entry).argmax(axis=1) == np.asarray(predicted, dtype=int))
     entry["top_matches_predict_on_val"] = round(float(agree), 4)
     return entry
+
+
+class _GivenDecisions(ClassifierMixin, BaseEstimator):
+    """Stands in for a model whose decision values were computed already: calibration
+    is fitted on them, and its decision function hands its input back."""
+
+    def __init__(self, classes=None):
+        self.classes = classes
+
+    def fit(self, x, y=None):
+        self.classes_ = np.asarray(self.classes)
+        return self
+
+    def decision_function(self, x):
+        return np.asarray(x)
+
+    def predict(self, x):  # asked for by scikit-learn's checks, never used by the calibration
+        return self.classes_[np.asarray(x).argmax(axis=1)]
 
 
 def probabilities(model, card: dict | None, faces: np.ndarray) -> np.ndarray:
@@ -61,9 +91,12 @@ def probabilities(model, card: dict | None, faces: np.ndarray) -> np.ndarray:
 
 
 def _from_decision(model, entry: dict, faces: np.ndarray) -> np.ndarray:
+    return _from_values(np.asarray(model.decision_function(faces), dtype=np.float64), entry)
+
+
+def _from_values(decision: np.ndarray, entry: dict) -> np.ndarray:
     from scipy.special import softmax
 
-    decision = np.asarray(model.decision_function(faces), dtype=np.float64)
     proba = softmax(entry["beta"] * decision, axis=1)
     out = np.zeros((len(proba), len(EMOTIONS)))
     out[:, entry["classes"]] = proba
