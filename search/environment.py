@@ -33,6 +33,11 @@ SETTINGS = {
     # than every 10 s, so a search killed outright (SIGKILL, a lost machine) resumes
     # without running again a trial that had finished (a few KB per save).
     "TUNE_GLOBAL_CHECKPOINT_S": "0",
+    # Ray: the first worker log line the driver prints (a dead worker's, say) otherwise
+    # replaces builtins.print with tqdm_ray's (we show no tqdm bars). Functions that hold
+    # the original print (a ``say=print`` default) then no longer pickle, and Ray Tune
+    # pickles its callbacks: the next search in the same process failed to start.
+    "RAY_TQDM_PATCH_PRINT": "0",
     # MLflow: one quick try at a tracking server (the default retries with backoff for a
     # minute), and no telemetry.
     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",

@@ -16,8 +16,14 @@ TEST = {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, 
 
 
 @pytest.fixture(scope="module")
-def real(tmp_path_factory):
-    return fer.load(REAL_ZIP, tmp_path_factory.mktemp("cache"))
+def real_cache(tmp_path_factory):
+    """One data cache for the module: the zip is decoded once, not once per search."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def real(real_cache):
+    return fer.load(REAL_ZIP, real_cache)
 
 
 def test_all_images_load_with_the_documented_counts(real):
@@ -33,10 +39,10 @@ def test_all_images_load_with_the_documented_counts(real):
 
 
 @pytest.mark.slow
-def test_a_short_svm_search_learns(ray_local, tmp_path):
+def test_a_short_svm_search_learns(ray_local, real, real_cache, tmp_path):
     result = run_cli("svm", "--data", REAL_ZIP, "--trials", 2, "--train-limit", 4000, "--no-tracking",
                      "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models",
-                     "--cache-dir", tmp_path / "cache")
+                     "--cache-dir", real_cache)
     assert result.code == 0, result.err
     card = json.loads((tmp_path / "models" / "svm_best.json").read_text())
     assert card["data"]["sizes"] == {"train": 4000, "val": 2871, "test": 3589}
@@ -46,14 +52,14 @@ def test_a_short_svm_search_learns(ray_local, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_short_cnn_search_learns(ray_local, tmp_path):
+def test_a_short_cnn_search_learns(ray_local, real, real_cache, tmp_path):
     pytest.importorskip("keras")
     # without augmentation a short run learns sooner: measured, 3 epochs of 4,000 faces reached
     # val 0.379 in 3 min 29 s (with the default augment 0.5 they reached 0.300, and 4 epochs of
     # 5,000 took 6 min 17 s in the suite)
     result = run_cli("cnn", "--data", REAL_ZIP, "--trials", 1, "--max-epochs", 3, "--train-limit", 4000,
                      "--fix", "augment=0", "--cpus-per-trial", 2, "--results-dir", tmp_path / "results",
-                     "--models-dir", tmp_path / "models", "--cache-dir", tmp_path / "cache", "--no-tracking")
+                     "--models-dir", tmp_path / "models", "--cache-dir", real_cache, "--no-tracking")
     assert result.code == 0, result.err
     card = json.loads((tmp_path / "models" / "cnn_best.json").read_text())
     # the majority class is 25% of val; three epochs on 4,000 faces already learn clearly more

@@ -106,8 +106,9 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, tiny, flaky_fa
         status = ch.data.tags["fer_search.status"]
         assert ch.info.status == ("FAILED" if status == "failed" else "FINISHED")
         assert "C" in ch.data.params and "hog_cells" in ch.data.params
-        if status == "failed":
-            assert "fails on purpose" in ch.data.tags["fer_search.error"]
+        if status == "failed":  # the trial that raises, and the one whose worker is SIGKILLed
+            error = ch.data.tags["fer_search.error"]
+            assert "fails on purpose" in error or "actor died unexpectedly" in error, error
             continue
         history = c.get_metric_history(ch.info.run_id, "val_accuracy")
         fractions = c.get_metric_history(ch.info.run_id, "train_fraction")

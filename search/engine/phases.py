@@ -21,7 +21,7 @@ from trainables.errors import FerSearchError
 
 from .. import registry, status
 from ..stores import experiments, leaderboard, models, rows, tracking
-from ..text import fmt_config, fmt_duration
+from ..text import error_line, fmt_config, fmt_duration
 from . import datasets, export, fixed, resume
 
 
@@ -296,8 +296,7 @@ def first_error(results) -> str:
     """': ' and the first failed trial's error in one line, or where to look."""
     for r in results:
         if r.error is not None:
-            lines = [line for line in str(r.error).strip().splitlines() if line.strip()]
-            return f": the first failed trial's error was {lines[-1][:300] if lines else type(r.error).__name__}"
+            return f": the first failed trial's error was {error_line(str(r.error)) or type(r.error).__name__}"
     return ""
 
 

@@ -12,7 +12,8 @@ import time
 from ray.tune import Callback
 
 from .. import status
-from ..text import fmt_config, fmt_duration
+from ..stores.tracking import trial_error_text
+from ..text import error_line, fmt_config, fmt_duration
 
 
 class Progress(Callback):
@@ -45,6 +46,9 @@ class Progress(Callback):
         self._end(trial, status.of(trial.last_result, None, self.fidelity))
 
     def on_trial_error(self, iteration, trials, trial, **info):
+        # each failure named with its cause, on its own line (a search goes on without it)
+        cause = error_line(trial_error_text(trial) or "") or "no error text"
+        self.stream.write(("\r\x1b[2K" if self.live else "") + f"trial {trial.trial_id} failed: {cause}\n")
         self._end(trial, status.FAILED)
 
     def on_step_end(self, iteration, trials, **info):
