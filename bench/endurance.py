@@ -178,8 +178,11 @@ def _peer_main(family: str, data: str, trials: int) -> None:
             if ended in (EARLY, trials):
                 mb[ended] = rss_mb(os.getpid())
 
-        optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0)).optimize(
-            objective, n_trials=trials, n_jobs=1 if f.is_network else 2, callbacks=[sample], catch=(Exception,))
+        study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=0))
+        study.optimize(objective, n_trials=trials, n_jobs=1 if f.is_network else 2, callbacks=[sample], catch=(Exception,))
+    completed = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if completed < trials:  # a peer whose trials raise measures nothing worth comparing
+        raise SystemExit(f"plain Optuna: {trials - completed} of {trials} trials failed")
     print(json.dumps({"mb": [mb.get(EARLY), mb.get(trials)], "at_trials": [EARLY, trials]}))
 
 

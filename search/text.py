@@ -1,4 +1,6 @@
-"""Short human forms of durations and configurations."""
+"""Short human forms of durations, configurations and errors."""
+
+import re
 
 
 def fmt_duration(seconds: float) -> str:
@@ -19,9 +21,7 @@ def fmt_config(config: dict, limit: int = 6) -> str:
 def error_line(text: str, limit: int = 300) -> str:
     """One line for a trial's error text (a traceback, or Ray's account of a dead worker):
     its last ``SomeError: message`` line, module prefix dropped, else its last line."""
-    import re
-
     lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
-    named = [m for m in (re.match(r"^(?:[\w]+\.)*(\w+(?:Error|Exception)): ?(.*)$", line) for line in lines) if m]
+    named = [m for m in (re.match(r"^(?:\w+\.)*(\w+(?:Error|Exception)): ?(.*)$", line) for line in lines) if m]
     one = f"{named[-1].group(1)}: {named[-1].group(2)}" if named else (lines[-1] if lines else "")
     return one[:limit]

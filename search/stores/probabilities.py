@@ -14,7 +14,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 
 from trainables.errors import FerSearchError
 from trainables.labels import EMOTIONS
@@ -45,7 +44,7 @@ def calibrate(model, x_val: np.ndarray, y_val: np.ndarray, predicted: np.ndarray
     from sklearn.frozen import FrozenEstimator
 
     decision = np.asarray(apply(model.decision_function, x_val[seen]), dtype=np.float64)
-    given = _GivenDecisions(model.classes_).fit(decision, y_val)
+    given = _given_decisions(model.classes_)
     with warnings.catch_warnings():  # its folds of val only gather the frozen model's outputs:
         warnings.simplefilter("ignore", UserWarning)  # a class too small for 5 folds is no matter
         calibrated = CalibratedClassifierCV(FrozenEstimator(given), method="temperature").fit(decision, y_val)
@@ -57,22 +56,24 @@ def calibrate(model, x_val: np.ndarray, y_val: np.ndarray, predicted: np.ndarray
     return entry
 
 
-class _GivenDecisions(ClassifierMixin, BaseEstimator):
-    """Stands in for a model whose decision values were computed already: calibration
-    is fitted on them, and its decision function hands its input back."""
+def _given_decisions(classes):
+    """A fitted stand-in for a model whose decision values were computed already:
+    calibration is fitted on them, and its decision function hands its input back.
+    (Built here so that scikit-learn stays off the CLI's import path.)"""
+    from sklearn.base import BaseEstimator, ClassifierMixin
 
-    def __init__(self, classes=None):
-        self.classes = classes
+    class GivenDecisions(ClassifierMixin, BaseEstimator):
+        def fit(self, x=None, y=None):
+            self.classes_ = np.asarray(classes)
+            return self
 
-    def fit(self, x, y=None):
-        self.classes_ = np.asarray(self.classes)
-        return self
+        def decision_function(self, x):
+            return np.asarray(x)
 
-    def decision_function(self, x):
-        return np.asarray(x)
+        def predict(self, x):  # asked for by scikit-learn's checks, never used by the calibration
+            return self.classes_[np.asarray(x).argmax(axis=1)]
 
-    def predict(self, x):  # asked for by scikit-learn's checks, never used by the calibration
-        return self.classes_[np.asarray(x).argmax(axis=1)]
+    return GivenDecisions().fit()
 
 
 def probabilities(model, card: dict | None, faces: np.ndarray) -> np.ndarray:
