@@ -211,7 +211,8 @@ def settings(search: Search):
     from . import tuner as tuning
 
     args, family = search.args, search.family
-    search.started_ray = tuning.start_ray(args.verbose, args.address)
+    search.started_ray = tuning.start_ray(args.verbose, args.address,
+                                          None if family.is_network else tuning.CLASSICAL_WORKER_ENV)
     tuning.check_storage(args.storage)
     gpus = args.gpus_per_trial
     if gpus is None:

@@ -37,10 +37,18 @@ class SearchSettings:
     fixed: dict | None = None  # --fix: parameters held at one value
 
 
-def start_ray(verbose: bool = False, address: str | None = None) -> bool:
+# The environment of a classical search's Ray workers. A reused worker runs each trial in
+# a new thread; glibc gives threads their own malloc arenas (up to 8 per core), and each
+# arena keeps its high-water mark, so a worker's memory grew trial after trial: measured,
+# 204 to 449 MB over 40 svm trials on demo:400, against 210 to 259 MB with 2 arenas (and a
+# plateau near 300 MB with 4). Network trials run one process each and keep glibc's default.
+CLASSICAL_WORKER_ENV = {"MALLOC_ARENA_MAX": "2"}
+
+
+def start_ray(verbose: bool = False, address: str | None = None, worker_env: dict | None = None) -> bool:
     """Join the Ray cluster at ``address``, or start a local Ray bound to 127.0.0.1;
     nothing when this process already has one. Returns whether it connected (and so
-    should shut down)."""
+    should shut down). ``worker_env``: variables for this search's workers, on every node."""
     from .. import environment
 
     environment.check_before_ray(address)  # the variables Ray reads at import are set already
@@ -54,7 +62,8 @@ def start_ray(verbose: bool = False, address: str | None = None) -> bool:
         import spaces
         import trainables
 
-        runtime_env = {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (trainables, spaces)]}
+        runtime_env = {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (trainables, spaces)],
+                       **({"env_vars": dict(worker_env)} if worker_env else {})}
         try:
             ray.init(address=address, runtime_env=runtime_env, **common)
         except (ConnectionError, ValueError, RuntimeError) as e:
@@ -63,7 +72,8 @@ def start_ray(verbose: bool = False, address: str | None = None) -> bool:
         return True
     # "local" never attaches to a cluster that `ray start` left running on this machine;
     # the dashboard, where installed (ray[default]), listens on 127.0.0.1 alone.
-    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=None, dashboard_host="127.0.0.1", **common)
+    ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=None, dashboard_host="127.0.0.1",
+             runtime_env={"env_vars": dict(worker_env)} if worker_env else None, **common)
     return True
 
 
