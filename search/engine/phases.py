@@ -212,7 +212,7 @@ def settings(search: Search):
 
     args, family = search.args, search.family
     search.started_ray = tuning.start_ray(args.verbose, args.address,
-                                          None if family.is_network else tuning.CLASSICAL_WORKER_ENV)
+                                          None if family.is_network else tuning.classical_worker_env())
     tuning.check_storage(args.storage)
     gpus = args.gpus_per_trial
     if gpus is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ class SearchSettings:
 # arena keeps its high-water mark, so a worker's memory grew trial after trial: measured,
 # 204 to 449 MB over 40 svm trials on demo:400, against 210 to 259 MB with 2 arenas (and a
 # plateau near 300 MB with 4). Network trials run one process each and keep glibc's default.
-CLASSICAL_WORKER_ENV = {"MALLOC_ARENA_MAX": "2"}
+def classical_worker_env() -> dict:
+    """MALLOC_ARENA_MAX 2 for the workers, or the value this process was given."""
+    return {"MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
 
 
 def start_ray(verbose: bool = False, address: str | None = None, worker_env: dict | None = None) -> bool:
