@@ -59,6 +59,11 @@ def test_family_contract(ray_local, tiny, family, tmp_path):
     exported = board.dropna(subset=["model"])
     assert len(exported) == 1 and exported.index[0] == board.index[board["status"] == "finished"][0]
 
+    # of the ended trials only the exported one keeps checkpoints (a network's best few; a
+    # classical trial's model is taken by the export)
+    kept = {folder.name.split("_")[1] for folder in (tiny.results / name).glob("train_*") if list(folder.glob("checkpoint_*"))}
+    assert kept <= {str(exported["trial_id"].iloc[0])} and (kept or not f.is_network)
+
     # the model, in the family's format, and its card
     model = tiny.models / f"{family}_best{models.FORMATS[f.model_format].suffix}"
     card = json.loads(models.card_path(model).read_text())

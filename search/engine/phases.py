@@ -227,10 +227,13 @@ def settings(search: Search):
 
 
 def callbacks(search: Search) -> list:
-    """The progress display, and MLflow's child runs when the search is tracked."""
+    """The progress display, the pruning of ended trials' checkpoints, and MLflow's child
+    runs when the search is tracked."""
+    from .checkpoint_pruning import CheckpointPruning
     from .progress import Progress
 
-    found = [Progress(search.family.name, search.args.trials, search.fidelity, time_budget_s=search.args.time_budget)]
+    found = [Progress(search.family.name, search.args.trials, search.fidelity, time_budget_s=search.args.time_budget),
+             CheckpointPruning(search.fidelity)]
     if search.tracker:
         from .tracking_callback import TrackingCallback
 
