@@ -58,7 +58,7 @@ def plain_optuna(ctx: Context, trials: int, seconds: float) -> float:
 
 
 def run(ctx: Context) -> dict:
-    trials, seconds = (6, 2.0) if ctx.quick else (24, 5.0)
+    trials, seconds = (4, 1.0) if ctx.quick else (24, 5.0)
     walls = {"ours": [], "optuna": []}
     for _ in range(1 if ctx.quick else 2):  # interleaved
         walls["ours"].append(ours(ctx, trials, seconds))

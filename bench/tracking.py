@@ -28,7 +28,7 @@ def search(ctx: Context, data: str, trials: int, folder: Path, tracked: bool) ->
 
 
 def run(ctx: Context) -> dict:
-    data, trials, repeats = ("demo:700", 2, 1) if ctx.quick else ("demo:3000", 20, 2)
+    data, trials, repeats = ("demo:400", 2, 1) if ctx.quick else ("demo:3000", 20, 2)
     walls = {"tracked": [], "untracked": []}
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeats):  # interleaved: A B A B

@@ -74,7 +74,7 @@ def trainable(family: str, data: str, limit: int, epochs: int, threads: int,
 
 
 def run(ctx: Context) -> dict:
-    limit, epochs = (300, 2) if ctx.quick else (6000, 3)
+    limit, epochs = (200, 2) if ctx.quick else (6000, 3)
     threads, precision = 2, "auto"
     figures, details = [], {}
     for family in ("cnn",) if ctx.quick else ("cnn", "resnet50"):

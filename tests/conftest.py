@@ -166,6 +166,15 @@ class Tiny:
     def folders(self) -> tuple:
         return ("--results-dir", self.results, "--models-dir", self.models)
 
+    @property
+    def tracked_folders(self) -> tuple:
+        """``folders``, for a search tracked in the embedded store (``prepare_store``)."""
+        self.prepare_store()
+        return self.folders
+
+    def prepare_store(self) -> None:
+        prepare_store(self.results)
+
     def argv(self, family: str) -> list:
         """The settings of a tiny search of ``family`` (later options on a command line win)."""
         from search import registry
@@ -177,7 +186,31 @@ class Tiny:
 
     def search(self, family: str, *extra) -> CliResult:
         """``python -m search FAMILY`` with the tiny settings, then ``extra``."""
+        if "--no-tracking" not in extra:
+            self.prepare_store()
         return run_cli(family, *self.argv(family), *extra)
+
+
+_EMPTY_STORE = _SANDBOX / "mlflow-empty" / "mlflow.db"
+
+
+def prepare_store(results: Path) -> None:
+    """The embedded store of ``results`` starts as a copy of one MLflow made once per
+    session: MLflow creates a new store's tables in about 4 s. (tests/test_tracking.py's
+    embedded-store test still has MLflow create its own.)"""
+    if not (results / "mlflow.db").exists():
+        results.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(empty_mlflow_store(), results / "mlflow.db")
+
+
+def empty_mlflow_store() -> Path:
+    """A new embedded MLflow store, made by MLflow itself once per session."""
+    if not _EMPTY_STORE.exists():
+        from mlflow import MlflowClient
+
+        _EMPTY_STORE.parent.mkdir(parents=True, exist_ok=True)
+        MlflowClient(f"sqlite:///{_EMPTY_STORE}").search_experiments()
+    return _EMPTY_STORE
 
 
 @pytest.fixture

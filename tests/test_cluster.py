@@ -163,7 +163,9 @@ def test_trials_spread_over_the_nodes(cluster, tmp_path):
 def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):
     storage = tmp_path / "shared"
     pid, node = cluster.raylet("fer_w1")
+    # forests of a fixed, middling cost: each rung a fit of seconds, so a trial is caught between rungs
     proc = search(cluster, tmp_path, "rf", "--data", "demo:2000", "--trials", "4", "--name", "node-loss",
+                  "--fix", "n_estimators=300", "--fix", "max_features=0.1", "--fix", "mirror=False",
                   "--storage", str(storage), "--scheduler", "none", wait=False)
     killed = False
     deadline = time.time() + 300

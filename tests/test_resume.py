@@ -3,6 +3,7 @@ Ctrl-C) or killed with SIGKILL mid-search, then `--resume`d."""
 
 import json
 import os
+import pickle
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 import pandas as pd
 import pytest
 
-from tests.conftest import ROOT, TINY_DEMO, run_cli
+from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
 
 pytestmark = pytest.mark.slow
 TRIALS = 4
@@ -22,6 +23,7 @@ def start(tmp_path, *extra):
     argv = [sys.executable, "-m", "search", "svm", "--data", TINY_DEMO, "--trials", str(TRIALS), "--scheduler", "none",
             "--seed", "4", "--name", "long", "--results-dir", str(tmp_path / "results"), "--models-dir", str(tmp_path / "models"),
             *extra]
+    prepare_store(tmp_path / "results")
     return subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
 
@@ -113,3 +115,40 @@ def test_resume_refuses_what_would_change_the_search_and_says_when_there_is_noth
     assert changed.code == 2 and "--seed 9 differs from the search's 0" in changed.err
     other = run_cli("rf", "--resume", "--name", "short", *tiny.folders, "--no-tracking")
     assert other.code == 2 and "short is a svm search, not rf" in other.err
+
+
+def test_retry_failed_runs_the_failed_trials_again_and_optuna_learns_their_results(ray_local, tiny, test_family, tmp_path):
+    family = test_family("fails_until_fixed", "spaces.svm", "tests.failing_until_fixed")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "broken").touch()
+    common = (*tiny.folders, "--cache-dir", cache, "--no-tracking")
+    first = run_cli(family, "--data", TINY_DEMO, "--trials", 4, "--seed", 5, "--scheduler", "none", "--name", "retry", *common)
+    assert first.code == 0, first.err
+    before = pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id")
+    [failed] = before.index[before["status"] == "failed"]
+    (cache / "broken").unlink()  # the user fixes the fault
+
+    # without --retry-failed a failed trial stays failed
+    again = run_cli(family, "--resume", "--name", "retry", *common)
+    assert again.code == 0, again.err
+    assert pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id").loc[failed, "status"] == "failed"
+
+    retried = run_cli(family, "--resume", "--name", "retry", "--retry-failed", *common)
+    assert retried.code == 0, retried.err
+    after = pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id")
+    assert set(after.index) == set(before.index) and set(after["status"]) == {"finished"}  # the same 4 trials
+    assert max(full_fidelity_runs(tiny.results / "retry").values()) == 1  # none ran twice
+
+    # Optuna's study (in the searcher state Ray Tune saved) learnt the retried trial's result
+    import optuna
+
+    [result_file] = (tiny.results / "retry").glob(f"*{failed}*/result.json")
+    value = pd.read_json(result_file, lines=True)["val_accuracy"].iloc[-1]
+    # one state file per run of the search, named by its start (the files' times are all alike)
+    state_file = sorted((tiny.results / "retry").glob("searcher-state-*.pkl"))[-1]
+    study = pickle.loads(state_file.read_bytes())["_ot_study"]
+    by_state = {s: [t for t in study.trials if t.state == s] for s in optuna.trial.TrialState}
+    [first_run] = by_state[optuna.trial.TrialState.FAIL]
+    assert len(by_state[optuna.trial.TrialState.COMPLETE]) == 4
+    assert any(t.params == first_run.params and t.value == pytest.approx(value) for t in by_state[optuna.trial.TrialState.COMPLETE])

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def search(family, tiny, *extra):
-    return run_cli(family, "--data", TINY_DEMO, "--trials", 4, "--seed", 3, *tiny.folders, *extra)
+    return run_cli(family, "--data", TINY_DEMO, "--trials", 4, "--seed", 3, *tiny.tracked_folders, *extra)
 
 
 def test_a_failing_trial_does_not_take_the_search_down(ray_local, tiny, test_family):
@@ -44,7 +44,7 @@ def test_fixed_parameters_hold_in_every_trial(ray_local, tiny):
 
 def test_time_budget_stops_launching_trials(ray_local, tiny):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 200, "--time-budget", "1s", "--scheduler", "none",
-                     *tiny.folders, "--name", "budget")
+                     *tiny.tracked_folders, "--name", "budget")
     assert result.code == 0, result.err
     board = pd.read_csv(tiny.results / "leaderboard.csv")
     assert 1 <= len(board) < 200

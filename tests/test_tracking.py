@@ -247,7 +247,7 @@ def test_server_gone_mid_search_then_sync(ray_local, tiny, tmp_path):
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (.ci/run installs it)")
 def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 2, "--name", "seen-in-the-ui",
-                     *tiny.folders)
+                     *tiny.tracked_folders)
     assert result.code == 0, result.err
     uri = f"sqlite:///{tiny.results.resolve() / 'mlflow.db'}"
     experiment = client(uri).get_experiment_by_name("fer-search-demo").experiment_id

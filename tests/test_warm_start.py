@@ -48,7 +48,7 @@ def trial_configs_in_order(experiment):
 
 @pytest.mark.slow
 def test_warm_start_evaluates_the_earlier_best_configurations_first(ray_local, tiny):
-    common = ("--data", TINY_DEMO, *tiny.folders)
+    common = ("--data", TINY_DEMO, *tiny.tracked_folders)
     # no early stopping, so that every trial of the first search finishes on the full rung
     first = run_cli("rf", "--trials", 3, "--seed", 1, "--scheduler", "none", "--name", "first", *common)
     assert first.code == 0, first.err

@@ -29,3 +29,47 @@ class BudgetedLimiter(ConcurrencyLimiter):
         deadline = self.deadline
         super().set_state(state)
         self.deadline = deadline
+
+    def on_trial_result(self, trial_id: str, result: dict):
+        if _told(self.searcher, trial_id):
+            return  # a failed trial retried after a resume: its Optuna trial is final (see below)
+        super().on_trial_result(trial_id, result)
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False):
+        """A trial this limiter proposed goes the usual way. A trial of the search before a
+        ``--resume`` (running then, or failed and retried with ``--retry-failed``) may not
+        be one this limiter proposed, and Ray's ConcurrencyLimiter passes on only those;
+        OptunaSearch drops a retried trial's second completion. Both reach Optuna here,
+        so the rest of a resumed search learns from them."""
+        if trial_id in self.live_trials and not _told(self.searcher, trial_id):
+            return super().on_trial_complete(trial_id, result=result, error=error)
+        if trial_id in self.live_trials:  # the restored state still counted it as running
+            self.live_trials.remove(trial_id)
+            self.num_unfinished_live_trials -= 1
+        tell_restored(self.searcher, trial_id, result, error)
+
+
+def _told(searcher, trial_id: str) -> bool:
+    """Whether OptunaSearch has told Optuna how this trial ended."""
+    return trial_id in getattr(searcher, "_completed_trials", ())
+
+
+def tell_restored(searcher, trial_id: str, result: dict | None, error: bool) -> None:
+    """Tell Ray's OptunaSearch (``searcher``) how a trial of the search before a restore
+    ended. An unfinished trial's result goes in as usual. A failed trial that ran again
+    was told to Optuna as failed the first time, a finished Optuna trial cannot change,
+    and OptunaSearch drops a second completion: its result joins the study as a new
+    completed trial with the same parameters."""
+    import optuna
+
+    ot_trial = getattr(searcher, "_ot_trials", {}).get(trial_id)
+    if ot_trial is None:  # not a trial this search's Optuna proposed
+        return
+    if trial_id not in searcher._completed_trials:
+        searcher.on_trial_complete(trial_id, result=result, error=error)
+        return
+    value = (result or {}).get(searcher.metric)
+    if error or value is None:  # failed again: the study holds that failure already
+        return
+    searcher._ot_study.add_trial(optuna.trial.create_trial(params=ot_trial.params, distributions=ot_trial.distributions,
+                                                           value=value))
