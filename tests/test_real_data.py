@@ -43,9 +43,6 @@ def test_all_images_load_with_the_documented_counts(real):
 # learns sooner: measured, 4 epochs of 4,000 faces at batch 64 reached val 0.403 in 2 min
 # 9 s (width 32, batch 128: 3 epochs reached 0.379 in 4 min 18 s; with the default
 # augment 0.5 they reached 0.300).
-# an ensemble may lose a little to its best member on test, its weights being fitted on val
-THRESHOLD = 0.01
-
 SHORT = {
     "svm": ("--trials", 2, "--train-limit", 4000),
     "rf": ("--trials", 1, "--train-limit", 4000),  # the defaults
@@ -90,9 +87,11 @@ def test_a_short_cnn_search_learns(short_search):
     assert card["metrics"]["val"]["accuracy"] > 0.33, card["metrics"]["val"]["accuracy"]
 
 
-# The ensemble test's members. (The svm instead of the rf: its val and test predictions
-# under TTA, six views of 6,460 faces through an RBF SVC, took most of 170 s here.)
+# The ensemble test's members: the rf, not the svm, whose val and test predictions under
+# TTA (six views of 6,460 faces through an RBF SVC) took most of 170 s here.
 MEMBERS = ("rf", "cnn")
+# an ensemble may lose a little to its best member on test, its weights being fitted on val
+THRESHOLD = 0.01
 
 
 @pytest.mark.slow

@@ -65,7 +65,7 @@ def tell_restored(searcher, trial_id: str, result: dict | None, error: bool) -> 
     ot_trial = getattr(searcher, "_ot_trials", {}).get(trial_id)
     if ot_trial is None:  # not a trial this search's Optuna proposed
         return
-    if trial_id not in searcher._completed_trials:
+    if not _told(searcher, trial_id):
         searcher.on_trial_complete(trial_id, result=result, error=error)
         return
     value = (result or {}).get(searcher.metric)
