@@ -36,7 +36,7 @@ def configure_tensorflow(threads: int, precision: str = "auto") -> str:
         tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
     except RuntimeError:  # already initialised in this process: keep what it has
         pass
-    gpus = tf.config.list_physical_devices("GPU")
+    gpus = _visible_gpus()
     for gpu in gpus:
         try:
             tf.config.experimental.set_memory_growth(gpu, True)
@@ -45,6 +45,12 @@ def configure_tensorflow(threads: int, precision: str = "auto") -> str:
     policy = precision_policy(precision, bool(gpus))
     keras.mixed_precision.set_global_policy(policy)
     return policy
+
+
+def _visible_gpus() -> list:
+    import tensorflow as tf
+
+    return tf.config.list_physical_devices("GPU")
 
 
 def optimizer(config: dict, learning_rate: float):
@@ -128,7 +134,9 @@ def train(config: dict, data: Splits, settings: dict) -> None:
 
     from .networks import build
 
-    configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
+    policy = configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
+    # what the trial really trained on (Ray gives a trial only the GPUs it asked for)
+    device = "GPU" if _visible_gpus() else "CPU"
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
     start_epoch, best_val = 0, 0.0
@@ -171,6 +179,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
                     "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
                     "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds,
                     "images_per_second": n_train / seconds, "node_id": node,
+                    "precision": policy, "device": device,  # strings: MLflow's metrics skip them
                 },
                 checkpoint=tune.Checkpoint.from_directory(folder),
             )
