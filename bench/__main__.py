@@ -28,6 +28,7 @@ BENCHMARKS = {
     "hog": "bench.hog",
     "training": "bench.training",
     "tracking": "bench.tracking",
+    "predict": "bench.predict",
 }
 # run only when named (--only): minutes of trials even in --quick, so not in the test suite's run
 BY_NAME = {"endurance": "bench.endurance"}

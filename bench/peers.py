@@ -188,7 +188,8 @@ def run_peer(ctx: Context, family: str, peer: str, setting: tuple, work: Path) -
 
         def objective(trial):
             space.space(trial)
-            est = base.set_params(config=dict(trial.params)).__sklearn_clone__()
+            # clone, then set: two threads setting the shared base could swap their configs
+            est = base.__sklearn_clone__().set_params(config=dict(trial.params))
             return est.fit(rows[: len(train)], y[: len(train)]).score(rows[len(train):], y[len(train):])
 
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=ctx.seed))
@@ -216,7 +217,7 @@ def run_peer(ctx: Context, family: str, peer: str, setting: tuple, work: Path) -
     best = max(full, key=lambda e: e["val"]) if full else None
     test = None
     if best is not None:  # the winner refit on all of train, scored on test (what our export does)
-        est = base.set_params(config=best["config"], log_path="").__sklearn_clone__().fit(rows[: len(train)], y[: len(train)])
+        est = base.__sklearn_clone__().set_params(config=best["config"], log_path="").fit(rows[: len(train)], y[: len(train)])
         test = float(np.mean(est.predict(splits.index["test"][:, None]) == splits.y("test")))
     return {"curve": anytime(events, start), "wall_s": time.time() - start, "search_wall_s": search_wall,
             "trials": trials, "best_val": best["val"] if best else None, "test": test,

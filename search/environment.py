@@ -31,7 +31,9 @@ SETTINGS = {
     "RAY_USAGE_STATS_ENABLED": "0",
     # Ray Tune: save the experiment's state (trials, Optuna's study) at every step rather
     # than every 10 s, so a search killed outright (SIGKILL, a lost machine) resumes
-    # without running again a trial that had finished (a few KB per save).
+    # without running again a trial that had finished (a few KB per save). Measured on
+    # 2 cores: 24 one-second trials through our engine took 19.65 s, against 19.56 s with
+    # Ray's default ("auto"); medians of 3, interleaved.
     "TUNE_GLOBAL_CHECKPOINT_S": "0",
     # Ray: the first worker log line the driver prints (a dead worker's, say) otherwise
     # replaces builtins.print with tqdm_ray's (we show no tqdm bars). Functions that hold

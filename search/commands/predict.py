@@ -6,8 +6,12 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from trainables.errors import FerSearchError
+
+if TYPE_CHECKING:  # numpy is imported where it is used: --help answers at once
+    import numpy as np
 
 SUMMARY = "emotions of the faces in photos: predict MODEL_FILE PHOTO_OR_FOLDER..."
 BATCH = 1024  # faces through the model at once, from as many photos as it takes
@@ -27,14 +31,11 @@ def add_parser(sub) -> None:
 
 
 def main(args) -> int:
-    import numpy as np
-
     from trainables.labels import EMOTIONS
 
     from .. import faces
-    from ..stores import models, probabilities
-
     from ..engine.phases import check_writable
+    from ..stores import models
 
     for option, target in (("--json", args.json and args.json.parent), ("--annotate", args.annotate)):
         if target is not None:
@@ -45,21 +46,10 @@ def main(args) -> int:
     if not files:
         raise FerSearchError(f"no image files in {', '.join(map(str, args.paths))}",
                              hint=f"photos end in {', '.join(faces.IMAGE_SUFFIXES)}")
-    cascade = faces.detector()
     started = time.perf_counter()
-    photos = []
-    for path in files:
-        photo = faces.read(path)
-        if photo.error:
-            print(f"{path}: skipped, {photo.error}", file=sys.stderr)
-            continue
-        faces.find_faces(photo, cascade)
-        photos.append(photo)
+    photos, proba = find_and_classify(files, model, card)
     if not photos:
         raise FerSearchError(f"none of the {len(files)} file(s) could be read as an image")
-    crops = [face for photo in photos for face in photo.faces]
-    proba = (np.concatenate([probabilities.probabilities(model, card, np.stack(crops[i:i + BATCH]))
-                             for i in range(0, len(crops), BATCH)]) if crops else np.zeros((0, len(EMOTIONS))))
     seconds = time.perf_counter() - started
     found, at, written = {}, 0, set()
     for photo in photos:
@@ -70,14 +60,42 @@ def main(args) -> int:
         if args.annotate:
             write_annotated(photo, [f["emotion"] for f in found[str(photo.path)]], args.annotate, written)
     unread = len(files) - len(photos)
-    print(f"{len(crops)} face(s) in {len(photos)} photo(s){f', {unread} unreadable' if unread else ''}; "
-          f"{len(crops) / seconds if seconds else 0:.1f} faces/s (reading, detecting, predicting)")
+    print(f"{len(proba)} face(s) in {len(photos)} photo(s){f', {unread} unreadable' if unread else ''}; "
+          f"{len(proba) / seconds if seconds else 0:.1f} faces/s (reading, detecting, predicting)")
     if args.json:
         from ..stores.files import atomic_write
 
         atomic_write(args.json, lambda tmp: Path(tmp).write_text(json.dumps(found, indent=2) + "\n"))
         print(f"wrote {args.json}")
     return 0
+
+
+def find_and_classify(files: list[Path], model, card: dict | None) -> tuple[list, np.ndarray]:
+    """(the readable photos with their faces found, one row of 7 probabilities per face in
+    photo order). Every photo's faces are found first, then go through the model together
+    in batches of BATCH: one call per photo costs a network most of its time on small
+    photos (bench/predict.py). An unreadable file is said on stderr and left out."""
+    import numpy as np
+
+    from trainables.labels import EMOTIONS
+
+    from .. import faces
+    from ..stores import probabilities
+
+    cascade = faces.detector()
+    photos = []
+    for path in files:
+        photo = faces.read(path)
+        if photo.error:
+            print(f"{path}: skipped, {photo.error}", file=sys.stderr)
+            continue
+        faces.find_faces(photo, cascade)
+        photos.append(photo)
+    crops = [face for photo in photos for face in photo.faces]
+    if not crops:
+        return photos, np.zeros((0, len(EMOTIONS)))
+    return photos, np.concatenate([probabilities.probabilities(model, card, np.stack(crops[i:i + BATCH]))
+                                   for i in range(0, len(crops), BATCH)])
 
 
 def face_entry(box, row, names) -> dict:
