@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import time
 from datetime import datetime, timezone
@@ -11,7 +10,7 @@ from pathlib import Path
 
 from trainables import metrics
 
-from .. import status
+from .. import parallel, status
 from ..stores import models, probabilities
 
 
@@ -45,7 +44,7 @@ def export_best(search, best: dict) -> tuple[dict, object]:
     trial_model = trial_model_of(search, best)
     fit_seconds = time.monotonic() - started
     splits, model = search.splits, trial_model.model
-    apply = on_every_core if _scikit_learn(model) else (lambda method, x: method(x))
+    apply = parallel.runner(model)
     named = [s for s in ("val", "test") if len(splits.index[s])]
     search.say("scoring the best model on " + " and ".join(f"{s} ({len(splits.index[s])})" for s in named) + " ...")
     predicted = {split: apply(model.predict, splits.x(split)) for split in named}
@@ -69,32 +68,6 @@ def export_best(search, best: dict) -> tuple[dict, object]:
     return card, trial_model.model
 
 
-def _scikit_learn(model) -> bool:
-    from sklearn.base import BaseEstimator
-
-    return isinstance(model, BaseEstimator)
-
-
-def on_every_core(method, x):
-    """``method(x)`` on row chunks side by side, one per core. scikit-learn's SVC predicts
-    on one core (libsvm; it releases the GIL): the export's 6,460 val and test faces took
-    over a minute for the real svm defaults' model. A network's predict is parallel
-    already, and is not sent here."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    import numpy as np
-
-    cores = _cores()
-    if cores < 2 or len(x) < 2 * cores:
-        return method(x)
-    with ThreadPoolExecutor(cores) as pool:
-        return np.concatenate(list(pool.map(method, np.array_split(x, cores))))
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def trial_model_of(search, best: dict) -> models.TrialModel:
     """The model the best trial left in its checkpoint; a classical trial that left none
     (stopped before all of train, or an older search) is refitted with every core."""
@@ -103,7 +76,7 @@ def trial_model_of(search, best: dict) -> models.TrialModel:
         return found
     search.say(f"refitting the best configuration on all {len(search.splits.index['train'])} training images ...")
     return models.TrialModel(search.family.trainable().final_model(best["_config"], search.splits,
-                                                                   {"seed": search.args.seed, "threads": _cores()}))
+                                                                   {"seed": search.args.seed, "threads": parallel.cores()}))
 
 
 def command_line(args) -> str:

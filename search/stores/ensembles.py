@@ -39,11 +39,17 @@ def views(faces: np.ndarray) -> list[np.ndarray]:
 
 
 def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool) -> np.ndarray:
+    """A member's probabilities, averaged over the TTA views: all the views in one pass,
+    spread over every core for a scikit-learn model (an SVC predicts on one core)."""
+    from ..parallel import runner
     from .probabilities import probabilities
 
+    run = runner(model)
     if not tta:
-        return probabilities(model, card, faces)
-    return np.mean([probabilities(model, card, np.ascontiguousarray(v)) for v in views(faces)], axis=0)
+        return run(lambda x: probabilities(model, card, x), faces)
+    stacked = views(faces)
+    proba = run(lambda x: probabilities(model, card, x), np.concatenate(stacked))
+    return proba.reshape(len(stacked), len(faces), -1).mean(axis=0)
 
 
 def fit_weights(member_proba: list[np.ndarray], y: np.ndarray) -> np.ndarray:
