@@ -6,15 +6,12 @@ Their CPU twins are tests/test_networks.py's mixed-precision tests and every oth
 network search in the suite.
 """
 
-import json
 import shutil
 
-import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import Tiny
-from tests.test_networks import reload_in_a_fresh_process
+from tests.test_networks import assert_exported_in_float32
 
 # nvidia-smi first: importing TensorFlow to find no GPU would cost every CPU run seconds
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(shutil.which("nvidia-smi") is None, reason="no NVIDIA GPU here")]
@@ -47,17 +44,7 @@ def test_two_cnn_trials_share_one_gpu_in_mixed_float16_and_export_float32(ray_lo
     spans = [(r["timestamp"].iloc[0] - r["time_this_iter_s"].iloc[0], r["timestamp"].iloc[-1]) for r in reports]
     (a_start, a_end), (b_start, b_end) = spans
     assert a_start < b_end and b_start < a_end, spans
-
-    model = tiny.models / "cnn_best.keras"
-    card = json.loads(model.with_suffix(".json").read_text())
-    from trainables import data as fer
-
-    d = fer.load(Tiny.NETWORK_DATA)
-    test = fer.make_splits(d, need=("test",)).index["test"]
-    np.save(tmp_path / "faces.npy", d.images[test][..., None])
-    predicted, policies = reload_in_a_fresh_process(model, tmp_path / "faces.npy")
-    assert set(policies.values()) == {"float32"}
-    assert np.mean(predicted == d.labels[test]) == card["metrics"]["test"]["accuracy"]
+    assert_exported_in_float32(tiny.models / "cnn_best.keras", tmp_path)  # trained in mixed_float16
 
 
 def test_a_resnet_with_every_block_training_at_224_pixels(ray_local, tiny):

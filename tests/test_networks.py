@@ -116,7 +116,12 @@ def test_a_network_trained_in_mixed_precision_is_exported_in_float32(ray_local, 
     assert result.code == 0, result.err
     reports = pd.read_json(next((tiny.results / "bf16").glob("*/result.json")), lines=True)
     assert len(reports) == 1  # it trained, in mixed_bfloat16
-    model = tiny.models / "cnn_best.keras"
+    assert_exported_in_float32(tiny.models / "cnn_best.keras", tmp_path)
+
+
+def assert_exported_in_float32(model, tmp_path):
+    """The exported network reloads (safe mode, a fresh process) with float32 layers only,
+    and scores on the tiny test split exactly the accuracy its card says."""
     card = json.loads(model.with_suffix(".json").read_text())
     from trainables import data as fer
 
