@@ -55,10 +55,22 @@ QUIET = {
 }
 
 
+# Of the above, what Ray's worker processes read themselves (TensorFlow's log level is read
+# where TensorFlow is imported: in the trials). A local Ray's workers inherit this
+# process's environment; a cluster's are started by each node's raylet, in that node's
+# environment, so a search that joins a cluster sends these in its job's runtime_env.
+READ_BY_WORKERS = ("TF_CPP_MIN_LOG_LEVEL",)
+
+
 def configure(verbose: bool = False, joins_cluster: bool = False) -> None:
     """Set what the libraries read at import; a variable the user set is kept."""
     for name, value in {**SETTINGS, **({} if joins_cluster else LOCAL_RAY), **({} if verbose else QUIET)}.items():
         os.environ.setdefault(name, value)
+
+
+def for_workers() -> dict:
+    """The settings of this process (``configure``'s or the user's) that Ray's workers read."""
+    return {name: os.environ[name] for name in READ_BY_WORKERS if name in os.environ}
 
 
 def check_before_ray(address: str | None) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 import yaml
 
+from search import environment
 from tests.conftest import ROOT
 
 CLUSTER_YAML = ROOT / "cluster.yaml"
@@ -68,7 +69,10 @@ def test_cluster_yaml_what_the_schema_cannot_see(launcher_config):
 
 
 def _env():
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"}
+    # The nodes start as on a fresh machine: none of the settings the CLI makes for itself
+    # (the in-process CLI of earlier tests made them in this process).
+    made = {**environment.SETTINGS, **environment.LOCAL_RAY, **environment.QUIET}
+    env = {k: v for k, v in os.environ.items() if k not in made}
     # Token authentication must agree between head, workers and driver: off for all.
     env.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0", PYTHONPATH=str(ROOT))
     # A killed node is declared dead after a few seconds rather than Ray's default of about
@@ -158,6 +162,21 @@ def test_trials_spread_over_the_nodes(cluster, tmp_path):
     assert board["node"].nunique() >= 2 and set(board["node"]) <= set(cluster.alive_nodes())
     assert len(list(storage.glob("spread/train_*"))) == 6  # the experiment lives in the storage
     assert (tmp_path / "models" / "svm_best.skops").exists()  # exported on the driver's side
+
+
+def test_workers_on_other_nodes_get_the_settings_they_read(cluster):
+    """A cluster's raylets start workers in their node's environment, not the driver's: the
+    search's job carries what workers read (TensorFlow's log level, the classical workers'
+    malloc arenas) to every node."""
+    code = ("import json, os, ray; from search import environment; from search.engine import tuner;"
+            "environment.configure(joins_cluster=True);"
+            "tuner.start_ray(address=%r, worker_env={'MALLOC_ARENA_MAX': '2'});"
+            "env = lambda: {k: os.environ.get(k) for k in ('TF_CPP_MIN_LOG_LEVEL', 'MALLOC_ARENA_MAX')};"
+            "print(json.dumps([ray.get(ray.remote(env).options(resources={m: 0.01}).remote()) for m in ('fer_w1', 'fer_w2')]))"
+            ) % cluster.address
+    out = subprocess.run([sys.executable, "-c", code], env=cluster.env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == [{"TF_CPP_MIN_LOG_LEVEL": "3", "MALLOC_ARENA_MAX": "2"}] * 2
 
 
 def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):

@@ -65,8 +65,10 @@ def start_ray(verbose: bool = False, address: str | None = None, worker_env: dic
         import spaces
         import trainables
 
+        # and the nodes' raylets start them in their own environment, not this process's
+        env_vars = {**environment.for_workers(), **(worker_env or {})}
         runtime_env = {"py_modules": [str(Path(m.__file__).resolve().parent) for m in (trainables, spaces)],
-                       **({"env_vars": dict(worker_env)} if worker_env else {})}
+                       **({"env_vars": env_vars} if env_vars else {})}
         try:
             ray.init(address=address, runtime_env=runtime_env, **common)
         except (ConnectionError, ValueError, RuntimeError) as e:
