@@ -13,12 +13,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import pandas as pd
 import pytest
 import yaml
 
 from search import environment
 from tests.conftest import ROOT
+from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 CLUSTER_YAML = ROOT / "cluster.yaml"
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -157,7 +157,7 @@ def test_trials_spread_over_the_nodes(cluster, tmp_path):
     proc = search(cluster, tmp_path, "svm", "--data", "demo:700", "--trials", "6", "--name", "spread",
                   "--storage", str(storage), "--scheduler", "none")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    board = read_board(tmp_path / "results")
     assert len(board) == 6 and set(board["status"]) == {"finished"}
     assert board["node"].nunique() >= 2 and set(board["node"]) <= set(cluster.alive_nodes())
     assert len(list(storage.glob("spread/train_*"))) == 6  # the experiment lives in the storage
@@ -207,7 +207,7 @@ def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):
             proc.kill()
     assert killed, "no trial ran a rung on a worker node before the search ended"
     assert proc.returncode == 0, err[-3000:]
-    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    board = read_board(tmp_path / "results")
     assert len(board) == 4 and set(board["status"]) == {"finished"}  # retried, none lost or failed
     retried = [r for r in storage.glob("node-loss/train_*/result.json")
                if {json.loads(x)["node_id"] for x in r.read_text().splitlines() if x.strip()} - {node}

@@ -20,6 +20,7 @@ import pytest
 from search import registry
 from search.stores import models
 from tests.conftest import ROOT
+from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def test_family_contract(ray_local, tiny, family, tmp_path):
         assert reached[-1] <= fidelity.max + 1e-9 and all(a < b for a, b in zip(reached, reached[1:]))
 
     # the leaderboard: both trials, best first; the exported one is the first that finished
-    board = pd.read_csv(tiny.results / "leaderboard.csv")
+    board = read_board(tiny.results)
     assert len(board) == 2 and set(board["family"]) == {family} and set(board["search"]) == {name}
     assert board["val_accuracy"].is_monotonic_decreasing
     exported = board.dropna(subset=["model"])

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
+from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 TRIALS = 4
@@ -66,7 +67,7 @@ def full_fidelity_runs(experiment) -> dict[str, int]:
 def check_resumed(tmp_path, resumed):
     assert resumed.code == 0, resumed.err
     assert "resuming search long" in resumed.out
-    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    board = read_board(tmp_path / "results")
     assert len(board) == TRIALS and board["trial_id"].is_unique  # the original --trials, each trial once
     assert set(board["status"]) == {"finished"}
     assert max(full_fidelity_runs(tmp_path / "results" / "long").values()) == 1  # no finished trial ran twice
@@ -87,7 +88,7 @@ def test_ctrl_c_concludes_then_resume_completes_the_search(tmp_path, ray_local):
     assert proc.returncode == 130, err[-3000:]
     assert "interrupted: continue with python -m search svm --resume --name long" in out
     assert "Tuner.restore" not in out + err and "Traceback" not in err
-    board = pd.read_csv(tmp_path / "results" / "leaderboard.csv")
+    board = read_board(tmp_path / "results")
     assert "interrupted" in set(board["status"]) or len(board) < TRIALS
     assert "failed" not in set(board["status"])
     assert (tmp_path / "models" / "svm_best.skops").exists()  # the best so far is exported
@@ -125,18 +126,18 @@ def test_retry_failed_runs_the_failed_trials_again_and_optuna_learns_their_resul
     common = (*tiny.folders, "--cache-dir", cache, "--no-tracking")
     first = run_cli(family, "--data", TINY_DEMO, "--trials", 4, "--seed", 5, "--scheduler", "none", "--name", "retry", *common)
     assert first.code == 0, first.err
-    before = pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id")
+    before = read_board(tiny.results).set_index("trial_id")
     [failed] = before.index[before["status"] == "failed"]
     (cache / "broken").unlink()  # the user fixes the fault
 
     # without --retry-failed a failed trial stays failed
     again = run_cli(family, "--resume", "--name", "retry", *common)
     assert again.code == 0, again.err
-    assert pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id").loc[failed, "status"] == "failed"
+    assert read_board(tiny.results).set_index("trial_id").loc[failed, "status"] == "failed"
 
     retried = run_cli(family, "--resume", "--name", "retry", "--retry-failed", *common)
     assert retried.code == 0, retried.err
-    after = pd.read_csv(tiny.results / "leaderboard.csv").set_index("trial_id")
+    after = read_board(tiny.results).set_index("trial_id")
     assert set(after.index) == set(before.index) and set(after["status"]) == {"finished"}  # the same 4 trials
     assert max(full_fidelity_runs(tiny.results / "retry").values()) == 1  # none ran twice
 

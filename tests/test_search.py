@@ -4,11 +4,11 @@ what a search does beyond the contract every family keeps (tests/test_contract.p
 
 import json
 
-import pandas as pd
 import pytest
 
 from search import registry
 from tests.conftest import TINY_DEMO, run_cli
+from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +22,7 @@ def test_a_failing_trial_does_not_take_the_search_down(ray_local, tiny, test_fam
     flaky = test_family("flaky", "spaces.svm", "tests.failing_trainable")
     result = search(flaky, tiny, "--name", "with-failures")
     assert result.code == 0, result.err
-    board = pd.read_csv(tiny.results / "leaderboard.csv")
+    board = read_board(tiny.results)
     failed = board[board["status"] == "failed"]
     assert len(failed) == 2 and len(board) == 4 and failed["val_accuracy"].isna().all()
     assert registry.get("svm").space().DEFAULTS["C"] in set(failed["param_C"])
@@ -46,7 +46,7 @@ def test_time_budget_stops_launching_trials(ray_local, tiny):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 200, "--time-budget", "1s", "--scheduler", "none",
                      *tiny.tracked_folders, "--name", "budget")
     assert result.code == 0, result.err
-    board = pd.read_csv(tiny.results / "leaderboard.csv")
+    board = read_board(tiny.results)
     assert 1 <= len(board) < 200
     assert set(board["status"]) == {"finished"}  # scheduler none: every started trial ran to the end
 
@@ -56,7 +56,7 @@ def test_random_searcher_and_a_name_is_never_reused(ray_local, tiny):
     assert result.code == 0, result.err
     again = search("rf", tiny, "--name", "again", "--searcher", "random", "--trials", 2)
     assert again.code == 2 and "already holds a search named 'again'" in again.err
-    board = pd.read_csv(tiny.results / "leaderboard.csv")
+    board = read_board(tiny.results)
     assert len(board) == 2 and set(board["search"]) == {"again"}
 
 
