@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 from search import environment
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import ROOT
-from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 CLUSTER_YAML = ROOT / "cluster.yaml"
 RAY = str(Path(sys.executable).with_name("ray"))

@@ -19,8 +19,8 @@ import pytest
 
 from search import registry
 from search.stores import models
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import ROOT
-from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from search import registry
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import Tiny, run_cli
 
 keras = pytest.importorskip("keras")
@@ -19,7 +20,6 @@ keras = pytest.importorskip("keras")
 from trainables import networks  # noqa: E402
 from trainables.backbones import BACKBONES  # noqa: E402
 from trainables.deep import learning_rate_at  # noqa: E402
-from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 

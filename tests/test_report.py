@@ -7,9 +7,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium
     assert result.code == 0, result.err
     page = results / "pair-svm" / "report.html"
     text = page.read_text()
-    board = pd.read_csv(results / "leaderboard.csv", dtype={"trial_id": str})
+    board = read_board(results)
     board = board[board["search"] == "pair-svm"]
     assert len(board) == 4
     for trial_id in board["trial_id"]:  # every row of the search's leaderboard

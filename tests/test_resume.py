@@ -12,8 +12,8 @@ import time
 import pandas as pd
 import pytest
 
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
-from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 TRIALS = 4

@@ -17,8 +17,8 @@ import pandas as pd
 import pytest
 
 from search import registry
+from search.stores.leaderboard import read_file as read_board
 from tests.conftest import TINY_DEMO, run_cli
-from search.stores.leaderboard import read_file as read_board  # the product's reader: trial ids stay strings
 
 pytestmark = pytest.mark.slow
 
