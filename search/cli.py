@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from trainables.errors import FerSearchError
 
 from . import commands, environment, registry
+from .engine import stopping
 from .commands.options import PROG, Parser
 
 
@@ -38,6 +40,7 @@ def usage_overview() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.time()  # a --time-budget is the whole command's, from here to exit
     argv = sys.argv[1:] if argv is None else list(argv)
     verbose = "--verbose" in argv
     joins_cluster = any(a == "--address" or a.startswith("--address=") for a in argv)
@@ -50,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
             registry.get(argv[0])  # raises with the list of known families
         args = build_parser().parse_args(argv)
         args.argv = argv  # recorded in model cards: the command that reproduces a search
-        with environment.native_chatter_filtered(enabled=not verbose):
+        args.started = started
+        with environment.native_chatter_filtered(enabled=not verbose), stopping.installed():
             return args.main(args)
     except FerSearchError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
@@ -59,4 +63,4 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return stopping.CURRENT.exit_status

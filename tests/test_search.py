@@ -3,6 +3,7 @@ what a search does beyond the contract every family keeps (tests/test_contract.p
 """
 
 import json
+import time
 
 import pytest
 
@@ -42,13 +43,27 @@ def test_fixed_parameters_hold_in_every_trial(ray_local, tiny):
     assert len({c["pca_components"] for c in configs}) > 1  # the rest is still searched
 
 
-def test_time_budget_stops_launching_trials(ray_local, tiny):
-    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 200, "--time-budget", "1s", "--scheduler", "none",
-                     *tiny.tracked_folders, "--name", "budget")
+def test_a_time_budget_bounds_the_whole_command(ray_local, tiny):
+    """--time-budget is the user's whole wait, the export and MLflow included: work that
+    would end past it does not start (the budget plus 2% is the contract)."""
+    budget = 20
+    started = time.time()
+    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 200, "--time-budget", budget, *tiny.tracked_folders,
+                     "--name", "budget")
+    took = time.time() - started
     assert result.code == 0, result.err
+    assert took <= budget * 1.02, f"{took:.1f} s for a {budget} s budget"
     board = read_board(tiny.results)
-    assert 1 <= len(board) < 200
-    assert set(board["status"]) == {"finished"}  # scheduler none: every started trial ran to the end
+    assert 1 <= len(board) < 200 and set(board["status"]) <= {"finished", "stopped"}
+    assert (tiny.models / "svm_best.skops").exists()
+
+
+def test_a_budget_too_short_for_one_trial_and_the_end_is_refused_before_any_work(ray_local, tiny):
+    result = run_cli("svm", "--data", TINY_DEMO, "--time-budget", "2s", *tiny.folders, "--no-tracking")
+    assert result.code == 2
+    assert "--time-budget: too short here for one svm trial's first unit" in result.err
+    assert len(result.err.strip().splitlines()) == 2  # the line and its hint
+    assert not (tiny.results / "leaderboard.csv").exists() and not any(tiny.models.iterdir())
 
 
 def test_random_searcher_and_a_name_is_never_reused(ray_local, tiny):

@@ -1,11 +1,12 @@
 """The trial loop shared by the scikit-learn families: fit on growing nested subsets.
 
-A trial fits on nested, stratified subsets of train (by default 1/9, 1/3, all) and
-reports after each fit, so ASHA can stop a weak configuration after a cheap fit.
+A trial fits on nested, stratified subsets of train (by default 1/27, 1/9, 1/3, all)
+and reports after each fit, so ASHA can stop a weak configuration after a cheap fit.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -14,14 +15,16 @@ import numpy as np
 
 from .data import Splits
 from .metrics import accuracy
+from .units import DEFAULT_EXPONENT, next_rung_seconds
 
 # train_accuracy is measured on at most this many of the fitted images: predicting all
 # 25,000 with an RBF SVM would cost as much as the fit.
 TRAIN_SCORE_SAMPLE = 2000
-# A trial that fitted all of train leaves its model in its checkpoint: the same fit as the
-# export's refit (same rows, order and seed), so the export takes it instead of fitting
-# again (minutes for an SVC on mirrored faces).
+# Each rung's checkpoint holds its model: on all of train, the same fit as the export's
+# refit (same rows, order and seed), so the export takes it instead of fitting again
+# (minutes for an SVC on mirrored faces); below, what a deadline leaves to export.
 FITTED_MODEL = "model.skops"
+RUNG_FILE = "rung.json"  # the rung reached, and the sizes and seconds of the fits so far
 
 
 def nested_order(labels: np.ndarray, seed: int) -> np.ndarray:
@@ -59,12 +62,16 @@ def is_first_point(config: dict, points: list[dict]) -> bool:
     return any(all(config.get(k) == v for k, v in point.items()) for point in points)
 
 
-def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, exported):
+def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, exported,
+                 fit_exponent: float = DEFAULT_EXPONENT):
     """Fit ``fit(config, X, y, settings) -> model`` at each rung and report to Ray Tune.
 
     ``features(config, splits, mirrored=False)`` returns the feature matrix of all images
     (cached), or of all images mirrored; ``exported(config, model)`` the exportable
-    pipeline of a fitted model, saved (skops) with the report of a fit on all of train.
+    pipeline of a fitted model, saved (skops) in the checkpoint of every report with what
+    the trial has done: a paused or resumed trial continues at its next rung, and the
+    export takes the model that scored the trial's val. ``fit_exponent``: how the family's
+    fit grows with the faces, until the trial has measured it (``trainables.units``).
     """
     import ray
     from ray import tune
@@ -75,6 +82,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
     cpus = tune.get_context().get_trial_resources().required_resources.get("CPU", settings["threads"])
     settings = {**settings, "threads": max(1, int(cpus))}
 
+    started = time.perf_counter()
     if config.get("mirror") and settings["threads"] > 1:
         # the faces' and the mirrored faces' features side by side (OpenCV's HOG releases
         # the GIL: 3.1 s against 5.1 s for both sets of the real FER2013); both are cached
@@ -84,35 +92,68 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
             x_all, _ = pool.map(lambda mirrored: features(config, splits, mirrored=mirrored), (False, True))
     else:
         x_all = features(config, splits)
+    features_seconds = time.perf_counter() - started
     train, val = splits.index["train"], splits.index["val"]
     y_train, y_val = splits.labels[train], splits.labels[val]
+    n_classes = len(np.unique(y_train))
     order = nested_order(y_train, settings["seed"])
     # a search's first points (the measured defaults, an earlier search's best) earned the
-    # full rung before this search began: they fit on all of train at once
-    rungs = settings["rungs"][-1:] if is_first_point(config, settings.get("first_points", [])) else settings["rungs"]
-    for fraction in rungs:
-        subset = order[: subset_size(len(train), fraction, len(np.unique(y_train)))]
-        started = time.perf_counter()
+    # full rung before this search began: without a deadline they fit on all of train at
+    # once (with one, every trial climbs the rungs, so that each fit's cost is foreseen)
+    jump = settings.get("deadline") is None and is_first_point(config, settings.get("first_points", []))
+    done = rungs_done(tune.get_checkpoint())
+    rungs = [f for f in (settings["rungs"][-1:] if jump else settings["rungs"]) if f > done["train_fraction"]]
+    sizes, seconds = done["sizes"], done["fit_seconds"]
+    for i, fraction in enumerate(rungs):
+        unit_started = time.perf_counter()
+        subset = order[: subset_size(len(train), fraction, n_classes)]
         model = fit(config, *training_set(config, splits, features, train[subset], x_all), settings)
-        fit_seconds = time.perf_counter() - started
+        sizes, seconds = [*sizes, len(subset)], [*seconds, time.perf_counter() - unit_started]
+        predict_started = time.perf_counter()
+        val_accuracy = accuracy(y_val, model.predict(x_all[val]))
+        predict_seconds = time.perf_counter() - predict_started
         scored = subset[:TRAIN_SCORE_SAMPLE]
+        next_size = subset_size(len(train), rungs[i + 1], n_classes) if i + 1 < len(rungs) else None
+        growth = next_size / len(subset) if next_size else 0.0
         metrics = {
-            "val_accuracy": accuracy(y_val, model.predict(x_all[val])),
+            "val_accuracy": val_accuracy,
             "train_accuracy": accuracy(y_train[scored], model.predict(x_all[train[scored]])),
             "train_fraction": fraction,
             "train_size": len(subset),
-            "fit_seconds": fit_seconds,
+            "fit_seconds": seconds[-1],
+            "predict_seconds": predict_seconds,  # the val faces' features through the model
+            "features_seconds": features_seconds if i == 0 else 0.0,
             "threads": settings["threads"],
             "node_id": node,
         }
-        if len(subset) < len(train):
-            tune.report(metrics)
-            continue
         import skops.io as sio
 
         with tempfile.TemporaryDirectory() as folder:
             sio.dump(exported(config, model), Path(folder) / FITTED_MODEL)
+            (Path(folder) / RUNG_FILE).write_text(json.dumps({"train_fraction": fraction, "sizes": sizes, "fit_seconds": seconds}))
+            metrics["unit_seconds"] = time.perf_counter() - unit_started
+            # the next fit, and its scoring and saving, which grow about as the faces do
+            metrics["next_unit_seconds"] = (next_rung_seconds(sizes, seconds, next_size, fit_exponent)
+                                            + (metrics["unit_seconds"] - seconds[-1]) * growth)
             tune.report(metrics, checkpoint=tune.Checkpoint.from_directory(folder))
+
+
+def rungs_done(checkpoint) -> dict:
+    """What a trial did before it was paused or interrupted: the last rung it reported
+    (0 for none), and the sizes and seconds of its fits."""
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            path = Path(folder) / RUNG_FILE
+            if path.exists():
+                return json.loads(path.read_text())
+    return {"train_fraction": 0.0, "sizes": [], "fit_seconds": []}
+
+
+def rung_of(folder: Path) -> float | None:
+    """The train fraction the model in a classical trial's checkpoint folder was fitted on
+    (None for a checkpoint of an older fer-search, which saved only the full rung's)."""
+    path = Path(folder) / RUNG_FILE
+    return json.loads(path.read_text())["train_fraction"] if path.exists() else None
 
 
 def fit_all(config: dict, splits: Splits, settings: dict, features, fit):

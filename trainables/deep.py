@@ -20,8 +20,10 @@ import numpy as np
 from .data import Splits
 from .labels import NUM_CLASSES
 from .precision import precision_policy
+from .units import cosine_horizon, fits
 
 CHECKPOINT_MODEL = "model.keras"
+EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last epoch's seconds
 
 
 def configure_tensorflow(threads: int, precision: str = "auto") -> str:
@@ -132,57 +134,112 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     import ray
     from ray import tune
 
-    from .networks import build
-
     policy = configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
     # what the trial really trained on (Ray gives a trial only the GPUs it asked for)
     device = "GPU" if _visible_gpus() else "CPU"
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
-    start_epoch, best_val = 0, 0.0
-    checkpoint = tune.get_checkpoint()
-    if checkpoint is not None:  # resumed: the whole model, optimiser state included
-        with checkpoint.as_directory() as folder:
-            model = keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True)
-            state = json.loads((Path(folder) / "epoch.json").read_text())
-            start_epoch, best_val = state["epoch"], state.get("best_val_accuracy", 0.0)
-        if start_epoch and phase_of(config, start_epoch) != phase_of(config, start_epoch - 1):
-            compile_for_phase(model, config, start_epoch)
-    else:
-        model = build(config, settings.get("weights"), int(settings["seed"]))
-        compile_for_phase(model, config, 0)
+    model, state = restore_or_build(config, settings, tune.get_checkpoint())
     train_ds, val_ds = datasets(data, int(config["batch_size"]), int(settings["seed"]))
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
-    n_train = len(data.index["train"])
-    max_epochs = int(settings["max_epochs"])
-    for epoch in range(start_epoch, max_epochs):
-        if epoch > start_epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
+    n_train, n_val = len(data.index["train"]), len(data.index["val"])
+    max_epochs, deadline = int(settings["max_epochs"]), settings.get("deadline")
+    first = state["epoch"]
+    for epoch in range(first, max_epochs):
+        if epoch > first and phase_of(config, epoch) != phase_of(config, epoch - 1):
             compile_for_phase(model, config, epoch)  # the backbone joins: a fresh optimiser
-        learning_rate = learning_rate_at(config, epoch, max_epochs)
+        # with a deadline, cosine reaches its floor on the last epoch the budget allows
+        horizon = cosine_horizon(epoch, max_epochs, deadline, state.get("unit_seconds"))
+        learning_rate = learning_rate_at(config, epoch, horizon)
         model.optimizer.learning_rate.assign(learning_rate)
         started = time.perf_counter()
-        history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0)
+        # a trial's first epoch here always runs (Ray Tune wants a report from each start):
+        # the driver starts or continues a trial only where an epoch fits, as measured
+        guard = epoch_guard(deadline if epoch > first else None, n_val / max(n_train, 1))
+        history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0,
+                            callbacks=[guard])
+        if guard.cut:  # the rest of this epoch would have run past the deadline: it ends here
+            return
         seconds = time.perf_counter() - started
         train_loss = float(history.history["loss"][-1])
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}: this configuration diverges")
+        val_started = time.perf_counter()
         val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
-        best_val = max(best_val, float(val_accuracy))
+        val_seconds = time.perf_counter() - val_started
+        state["best_val_accuracy"] = max(state["best_val_accuracy"], float(val_accuracy))
         with tempfile.TemporaryDirectory() as folder:
             model.save(Path(folder) / CHECKPOINT_MODEL)
-            (Path(folder) / "epoch.json").write_text(json.dumps({"epoch": epoch + 1, "best_val_accuracy": best_val}))
+            # an epoch is the unit of work: its fit, its val and its checkpoint
+            state.update(epoch=epoch + 1, unit_seconds=time.perf_counter() - started)
+            (Path(folder) / EPOCH_FILE).write_text(json.dumps(state))
             tune.report(
                 {
                     "val_accuracy": float(val_accuracy), "val_loss": float(val_loss),
                     # the best epoch so far: what the export takes (its checkpoint is kept)
-                    "best_val_accuracy": best_val,
+                    "best_val_accuracy": state["best_val_accuracy"],
                     "train_accuracy": float(history.history["accuracy"][-1]), "train_loss": train_loss,
-                    "epoch": epoch + 1, "learning_rate": learning_rate, "epoch_seconds": seconds,
-                    "images_per_second": n_train / seconds, "node_id": node,
-                    "precision": policy, "device": device,  # strings: MLflow's metrics skip them
+                    "epoch": epoch + 1, "learning_rate": learning_rate, "cosine_epochs": horizon,
+                    "epoch_seconds": seconds, "images_per_second": n_train / seconds,
+                    "val_seconds": val_seconds, "predict_seconds": val_seconds,
+                    "unit_seconds": state["unit_seconds"],
+                    "next_unit_seconds": state["unit_seconds"] if epoch + 1 < max_epochs else 0.0,
+                    "node_id": node, "precision": policy, "device": device,  # strings: MLflow's metrics skip them
                 },
                 checkpoint=tune.Checkpoint.from_directory(folder),
             )
+
+
+def restore_or_build(config: dict, settings: dict, checkpoint):
+    """The trial's model and state (epochs done, best val so far, the last epoch's
+    seconds): from its checkpoint when it was paused or interrupted (the whole model,
+    optimiser state included), else built."""
+    import keras
+
+    from .networks import build
+
+    if checkpoint is None:
+        model = build(config, settings.get("weights"), int(settings["seed"]))
+        compile_for_phase(model, config, 0)
+        return model, {"epoch": 0, "best_val_accuracy": 0.0}
+    with checkpoint.as_directory() as folder:
+        model = keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True)
+        state = {"best_val_accuracy": 0.0, **json.loads((Path(folder) / EPOCH_FILE).read_text())}
+    epoch = state["epoch"]
+    if epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
+        compile_for_phase(model, config, epoch)
+    return model, state
+
+
+def epoch_guard(deadline: float | None, val_share: float):
+    """A Keras callback that ends an epoch whose rest, with its val, would run past
+    ``deadline``: after each batch, the batches left at the pace since the first (which
+    holds the graph's tracing) (val: ``val_share`` of the faces, at about half a training
+    step's cost). ``cut`` says it did."""
+    import keras
+
+    class EpochGuard(keras.callbacks.Callback):
+        cut = False
+
+        def on_train_begin(self, logs=None):
+            self.batches, self.paced_from = self.params.get("steps") or 0, None
+
+        def on_train_batch_end(self, batch, logs=None):
+            if deadline is None or not self.batches:
+                return
+            if self.paced_from is None:
+                self.paced_from = (batch, time.time())
+                return
+            first, since = self.paced_from
+            if batch - first < 2:
+                return
+            per_batch = (time.time() - since) / (batch - first)
+            left = per_batch * (self.batches - batch - 1 + self.batches * val_share / 2)
+            if not fits(left, deadline):
+                self.cut = True
+                self.model.stop_training = True
+
+    return EpochGuard()
 
 
 class KerasClassifier:

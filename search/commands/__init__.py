@@ -15,6 +15,7 @@ from types import ModuleType
 # name -> module; "search" adds one subcommand per model family
 COMMANDS = {
     "search": "search.commands.search",
+    "auto": "search.commands.auto",
     "leaderboard": "search.commands.leaderboard",
     "sync": "search.commands.sync",
     "evaluate": "search.commands.evaluate",

@@ -57,7 +57,7 @@ def main(args) -> int:
     from trainables.metrics import accuracy
 
     from ..engine import datasets
-    from ..engine.phases import check_writable
+    from ..stores.files import check_writable
     from ..stores import ensembles, models
 
     out = args.out or args.models_dir / "ensemble.json"

@@ -34,7 +34,7 @@ def main(args) -> int:
     from trainables.labels import EMOTIONS
 
     from .. import faces
-    from ..engine.phases import check_writable
+    from ..stores.files import check_writable
     from ..stores import models
 
     for option, target in (("--json", args.json and args.json.parent), ("--annotate", args.annotate)):

@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from trainables.errors import FerSearchError
 
-    from ..engine.phases import check_writable
+    from ..stores.files import check_writable
     from ..stores import experiments, leaderboard, report
 
     results_dir = Path(args.results_dir)

@@ -69,14 +69,40 @@ def export_best(search, best: dict) -> tuple[dict, object]:
 
 
 def trial_model_of(search, best: dict) -> models.TrialModel:
-    """The model the best trial left in its checkpoint; a classical trial that left none
-    (stopped before all of train, or an older search) is refitted with every core."""
+    """The model the best trial left in its checkpoint. A classical trial that stopped
+    before all of train (or an older search's, which left none) is refitted on all of it
+    with every core, unless the refit would not end within the budget: then its own fit
+    is exported, the one that scored its val."""
     found = search.model_format.from_trial(best["_result"])
-    if found is not None:
+    if found is not None and not below_full(found, search):
         return found
-    search.say(f"refitting the best configuration on all {len(search.splits.index['train'])} training images ...")
+    n_train = len(search.splits.index["train"])
+    if found is not None and not refit_fits(found, n_train, search):
+        search.say(f"exporting the best trial's own fit on {found.fitted['sizes'][-1]} of {n_train} training images: "
+                   "a refit on all of them would not end within the time budget")
+        return found
+    search.say(f"refitting the best configuration on all {n_train} training images ...")
     return models.TrialModel(search.family.trainable().final_model(best["_config"], search.splits,
                                                                    {"seed": search.args.seed, "threads": parallel.cores()}))
+
+
+def below_full(found: models.TrialModel, search) -> bool:
+    fitted = found.fitted
+    return fitted is not None and fitted["train_fraction"] < search.fidelity.max
+
+
+def refit_fits(found: models.TrialModel, n_train: int, search) -> bool:
+    """Whether a refit on all of train, as the trial's fits grew, ends before the budget's
+    deadline with the export's scoring after it."""
+    from trainables.units import DEFAULT_EXPONENT, next_rung_seconds
+
+    budget = search.budget
+    if budget is None or budget.deadline is None:
+        return True
+    trainable = search.family.trainable()
+    sizes, seconds = found.fitted["sizes"], found.fitted["fit_seconds"]
+    refit = next_rung_seconds(sizes, seconds, n_train, getattr(trainable, "FIT_EXPONENT", DEFAULT_EXPONENT))
+    return budget.fits(refit)
 
 
 def command_line(args) -> str:

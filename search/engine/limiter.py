@@ -2,33 +2,46 @@
 
 from __future__ import annotations
 
-import time
-
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 
 class BudgetedLimiter(ConcurrencyLimiter):
-    """A ConcurrencyLimiter that stops proposing trials once a deadline has passed.
+    """A ConcurrencyLimiter that proposes a trial only while its first unit of work fits
+    before the budget's unit deadline (``budget.Budget``), and none while ``auto`` pauses
+    the family (``pause``).
 
     Ray's own ``time_budget_s`` kills the running trials at the deadline; a user's
-    ``--time-budget`` means "start nothing new after this", so running trials finish.
+    ``--time-budget`` means the whole command: work that cannot end in time does not start.
     """
 
-    def __init__(self, searcher: Searcher, max_concurrent: int, deadline: float | None):
+    def __init__(self, searcher: Searcher, max_concurrent: int, budget, family: str, pause=None):
         super().__init__(searcher, max_concurrent=max_concurrent)
-        self.deadline = deadline  # wall clock (time.time()), so it survives a restore
+        self.budget, self.family, self.pause = budget, family, pause
+
+    def __getstate__(self):  # the pause rule is the process's own (see deadline.UnitGate)
+        return {**self.__dict__, "pause": None}
 
     def suggest(self, trial_id: str):
-        if self.deadline is not None and time.time() >= self.deadline:
+        if self.pause and self.pause():
+            return None
+        if self.budget.deadline is not None and not self.budget.fits(self.budget.first_unit(self.family)):
             return Searcher.FINISHED
         return super().suggest(trial_id)
 
+    def get_state(self) -> dict:
+        """Ray Tune's saved state of the searcher, less the budget and the pause rule: a
+        resumed search's --time-budget counts from the resume."""
+        budget, pause = self.budget, self.pause
+        self.budget = self.pause = None
+        try:
+            return super().get_state()
+        finally:
+            self.budget, self.pause = budget, pause
+
     def set_state(self, state: dict):
-        """Restoring a search brings back the first run's state: its deadline is kept out,
-        so a resumed search's --time-budget counts from the resume."""
-        deadline = self.deadline
+        budget, pause = self.budget, self.pause
         super().set_state(state)
-        self.deadline = deadline
+        self.budget, self.pause = budget, pause
 
     def on_trial_result(self, trial_id: str, result: dict):
         if _told(self.searcher, trial_id):

@@ -8,11 +8,10 @@ conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``bu
 
 from __future__ import annotations
 
-import os
 import shlex
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
@@ -21,8 +20,10 @@ from trainables.errors import FerSearchError
 
 from .. import registry, status
 from ..stores import experiments, leaderboard, models, rows, tracking
+from ..stores.files import check_writable
 from ..text import error_line, fmt_config, fmt_duration
-from . import datasets, export, fixed, resume
+from . import datasets, export, fixed, priors, resume, stopping
+from .budget import Budget, learned_fixed_seconds, record_fixed_seconds
 
 
 @dataclass
@@ -47,6 +48,11 @@ class Search:
     wall: float = 0.0
     resumed: bool = False
     interrupted: bool = False  # by Ctrl-C: some trials did not end
+    budget: object = None  # budget.Budget: --time-budget's deadline and the end's reserve
+    export_seconds: float = 0.0  # what exporting the best took (the reserve's measured part)
+    pause: object = None  # auto: () -> bool, pause this family's trials at their unit ends now
+    parent_run: str | None = None  # auto: its MLflow run, above this search's
+    watchers: list = field(default_factory=list)  # more Ray Tune callbacks (auto's)
 
     @property
     def folder(self) -> Path:
@@ -60,9 +66,11 @@ class Search:
 
 def run(args, say=print) -> int:
     search = prepare(args, say)
+    ended = None
     try:
         tuner = restore(search) if search.resumed else build(search)
         results = fit(search, tuner)
+        ended = time.monotonic()
         return conclude(search, results)
     except BaseException as e:
         if search.tracker:  # interrupted or broken: not left RUNNING in MLflow
@@ -75,6 +83,8 @@ def run(args, say=print) -> int:
             import ray
 
             ray.shutdown()
+        if ended is not None:  # what the end cost beyond the export's scoring: the next budget's reserve
+            record_fixed_seconds(search.results_dir, time.monotonic() - ended - search.export_seconds)
 
 
 def prepare(args, say=print) -> Search:
@@ -105,16 +115,31 @@ def prepare(args, say=print) -> Search:
         say(f"data: {copied['val']} val and {copied['test']} test face(s) are pixel-for-pixel copies of train faces "
             "(python -m search data info names them)")
     sizes = splits.sizes()
-    say(f"{'resuming search' if earlier else 'search'} {name}: {args.trials} {family.name} trial(s) on {data.source} "
+    trials = f"{family.name} trials while auto {args.auto}'s budget lasts" if getattr(args, "auto", None) else \
+        f"{args.trials} {family.name} trial(s)"
+    say(f"{'resuming search' if earlier else 'search'} {name}: {trials} on {data.source} "
         f"(train {sizes['train']}, val {sizes['val']}, test {sizes['test']})")
     fidelity = family.fidelity(getattr(args, "max_epochs", None))
     held = fixed.parse(family, args.fix)
+    budget = Budget.of(getattr(args, "started", None) or time.time(), args.time_budget,
+                       {s: len(splits.index[s]) for s in ("val", "test")}, learned_fixed_seconds(results_dir))
+    if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
+        import sys
+
+        priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], args.cpus_per_trial,
+                          "ray" in sys.modules and _ray_running())
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
                     trial_settings=network_settings(args, family, fidelity),
                     points=[] if earlier else first_points(args, family, data, results_dir, uri, held, say), fixed=held,
-                    say=say, resumed=earlier is not None, tracking_uri=uri)
+                    say=say, resumed=earlier is not None, tracking_uri=uri, budget=budget)
     return search
+
+
+def _ray_running() -> bool:
+    import ray
+
+    return ray.is_initialized()
 
 
 def start_tracking(search: Search) -> None:
@@ -123,19 +148,8 @@ def start_tracking(search: Search) -> None:
     if search.tracking_uri:
         search.tracker = tracking.Tracker(search.tracking_uri, search.meta["experiment"], search.name, search.family.name,
                                           search.data.fingerprint, search.results_dir, search.say)
-        search.tracker.start_search(search.meta["tags"], search.family.space())
+        search.tracker.start_search(search.meta["tags"], search.family.space(), parent=search.parent_run)
         search.say(f"tracking: {search.tracking_uri}, experiment {search.meta['experiment']}")
-
-
-def check_writable(option: str, folder: Path) -> None:
-    """Before any work, a folder the search will write: one line now rather than a
-    traceback after the trials. Nothing is created here."""
-    existing = folder.absolute()
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        why = f"{existing} is not a folder" if not existing.is_dir() else f"{existing} is not writable"
-        raise FerSearchError(f"{option} {folder}: cannot write there ({why})", hint=f"pass {option} a folder you can write")
 
 
 def network_settings(args, family: registry.Family, fidelity) -> dict:
@@ -221,7 +235,7 @@ def settings(search: Search):
         name=search.name, trials=args.trials, seed=args.seed, results_dir=search.results_dir,
         searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
-        time_budget_s=args.time_budget, verbose=args.verbose, fidelity=search.fidelity,
+        budget=search.budget, pause=search.pause, verbose=args.verbose, fidelity=search.fidelity,
         trial_settings=search.trial_settings, points_to_evaluate=search.points, fixed=search.fixed,
     )
 
@@ -232,8 +246,9 @@ def callbacks(search: Search) -> list:
     from .checkpoint_pruning import CheckpointPruning
     from .progress import Progress
 
-    found = [Progress(search.family.name, search.args.trials, search.fidelity, time_budget_s=search.args.time_budget),
-             CheckpointPruning(search.fidelity)]
+    found = [Progress(search.family.name, None if search.watchers else search.args.trials, search.fidelity,
+                      time_budget_s=search.budget.left()),
+             CheckpointPruning(search.fidelity), *search.watchers]
     if search.tracker:
         from .tracking_callback import TrackingCallback
 
@@ -247,11 +262,16 @@ def fit(search: Search, tuner):
     from .tuner import InterruptWatch
 
     started = time.monotonic()
+    signals = stopping.CURRENT
     with InterruptWatch(search.args.verbose) as watch, warnings.catch_warnings():
         # a resumed trial that restarts reports its first rungs again; Optuna keeps the first
         warnings.filterwarnings("ignore", message="The reported value is ignored", category=UserWarning)
-        results = tuner.fit()
-    search.wall = time.monotonic() - started
+        signals.in_fit = True
+        try:
+            results = tuner.fit()
+        finally:
+            signals.in_fit = False
+    search.wall += time.monotonic() - started
     search.interrupted = watch.interrupted
     return results
 
@@ -269,6 +289,27 @@ def trial_ended(search: Search, results) -> list[bool]:
 def conclude(search: Search, results) -> int:
     """Rows, the best, its export, MLflow, the leaderboard, the summary. 0 when a model
     came out of it, 1 when no trial produced a val_accuracy."""
+    outcome = settle(search, results)
+    summarize(search, outcome.rows, outcome.best, outcome.card, outcome.board)
+    if search.interrupted:
+        search.say(f"interrupted: continue with {resume.command(search.args, search.name)}")
+        return stopping.CURRENT.exit_status
+    return 0 if outcome.best is not None else 1
+
+
+@dataclass
+class Outcome:
+    """What a search left: its trials' rows, the best one, its exported model and card, the leaderboard."""
+
+    rows: list[dict]
+    best: dict | None
+    card: dict | None
+    model: object
+    board: Path | None
+
+
+def settle(search: Search, results, board: bool = True) -> Outcome:
+    """Rows, the best and its export, MLflow, and (``board``) the leaderboard."""
     family, say = search.family, search.say
     trial_rows = [rows.from_result(r, search.name, family, search.fidelity, search.data.fingerprint, ended)
                   for r, ended in zip(results, trial_ended(search, results))]
@@ -277,7 +318,9 @@ def conclude(search: Search, results) -> int:
     if best is None:
         say(f"no trial produced a val_accuracy: nothing to export{first_error(results)}")
     else:
+        exporting = time.monotonic()
         card, model = export.export_best(search, best)
+        search.export_seconds = time.monotonic() - exporting
         best["test_accuracy"] = card["metrics"]["test"]["accuracy"] if card["metrics"].get("test") else None
         best["model"] = card["model_file"] if card["written"] else None
     if search.tracker:
@@ -288,12 +331,7 @@ def conclude(search: Search, results) -> int:
                                      status="KILLED" if search.interrupted else "FINISHED")
     if not search.interrupted:  # a resume may yet pick one of them
         search.model_format.remove_from_trials(results)
-    board = write_leaderboard(search, trial_rows)
-    summarize(search, trial_rows, best, card, board)
-    if search.interrupted:
-        say(f"interrupted: continue with {resume.command(search.args, search.name)}")
-        return 130
-    return 0 if best is not None else 1
+    return Outcome(trial_rows, best, card, model, write_leaderboard(search, trial_rows) if board else None)
 
 
 def first_error(results) -> str:

@@ -17,7 +17,7 @@ from ..text import error_line, fmt_config, fmt_duration
 
 
 class Progress(Callback):
-    def __init__(self, family: str, total: int, fidelity,
+    def __init__(self, family: str, total: int | None, fidelity,
                  stream=None, interval: float | None = None, time_budget_s: float | None = None):
         self.family, self.total = family, total
         self.fidelity = fidelity
@@ -71,7 +71,7 @@ class Progress(Callback):
         elapsed = time.monotonic() - self.started
         done = sum(self.counts.values())
         parts = [
-            f"[{self.family}] {done}/{self.total} done",
+            f"[{self.family}] {done}{'' if self.total is None else f'/{self.total}'} done",
             f"{self.counts[status.FINISHED]} finished, {self.counts[status.STOPPED]} stopped early, "
             f"{self.counts[status.FAILED]} failed, {len(self.running)} running",
         ]
@@ -85,6 +85,8 @@ class Progress(Callback):
     def _eta(self, elapsed: float, done: int) -> str:
         if self.time_budget_s is not None and elapsed >= self.time_budget_s:
             return f", time budget spent: finishing {len(self.running)} running" if self.running else ""
+        if self.total is None:  # auto: the trials go on until the budget is spent
+            return f", {fmt_duration(self.time_budget_s - elapsed)} of the budget left" if self.time_budget_s else ""
         if not done:
             return ""
         left = elapsed / done * (self.total - done)

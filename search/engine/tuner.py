@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,8 @@ class SearchSettings:
     max_failures: int = 1  # retries of a trial whose node died (a trial that raises fails again)
     fidelity: object = None  # the family's Fidelity, with --max-epochs applied
     trial_settings: dict | None = None  # more for the trainable (weights, max_epochs)
-    time_budget_s: float | None = None
+    budget: object = None  # budget.Budget: the deadline and the reserve for the end (None: no budget)
+    pause: object = None  # auto: a function () -> bool, pause the trials at their unit ends now
     verbose: bool = False
     points_to_evaluate: list[dict] | None = None  # evaluated first, in order (default: the space's DEFAULTS)
     fixed: dict | None = None  # --fix: parameters held at one value
@@ -93,6 +93,12 @@ def check_storage(storage: str | None) -> None:
             hint="--storage s3://bucket/path (or gs://, or a filesystem path every node mounts): "
                  "Ray Tune keeps trial results and checkpoints there",
         )
+
+
+def cluster_cpus() -> float:
+    import ray
+
+    return float(ray.cluster_resources().get("CPU", 1))
 
 
 def gpus_in_cluster() -> float:
@@ -161,6 +167,9 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     fidelity = s.fidelity or family.fidelity()
     settings = {"seed": s.seed, "rungs": list(fidelity.rungs), "threads": max(1, int(s.cpus_per_trial)),
                 **(s.trial_settings or {})}
+    if s.budget is not None and s.budget.deadline is not None:
+        # what a trial checks itself: a network within its epoch, and its cosine's end
+        settings["deadline"] = s.budget.unit_deadline()
     if s.gpus_per_trial:
         resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial}
     elif family.is_network:  # a network's first epochs say little: its first points are trials like any other
@@ -189,12 +198,13 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
     tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
                                resume_errored=retry_failed, restart_errored=False)
     # Tuner.restore unpickles the first run's callbacks (that process's terminal and MLflow
-    # client) and searcher (its --time-budget deadline); Tuner has no public setter for
-    # either, so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the
-    # new deadline when Ray restores the searcher's state).
+    # client), searcher and scheduler (its budget); Tuner has no public setter for them,
+    # so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the new budget
+    # when Ray restores the searcher's state).
     internal = tuner._local_tuner
     internal.get_run_config().callbacks = callbacks
-    internal._tune_config.search_alg.deadline = time.time() + s.time_budget_s if s.time_budget_s else None
+    for part in (internal._tune_config.search_alg, internal._tune_config.scheduler):
+        part.budget, part.pause = s.budget, s.pause
     return tuner
 
 
@@ -205,7 +215,7 @@ def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: li
     fidelity = s.fidelity or family.fidelity()
     return tune.Tuner(
         trainable(family, splits, s),
-        tune_config=tune.TuneConfig(search_alg=searcher(family, s), scheduler=scheduler(s.scheduler, fidelity),
+        tune_config=tune.TuneConfig(search_alg=searcher(family, s), scheduler=scheduler(family, s, fidelity),
                                     num_samples=s.trials, metric=METRIC, mode=MODE,
                                     # A classical trial is seconds of work at its first rungs: a
                                     # new worker process per trial (start-up, imports) would cost
@@ -241,7 +251,7 @@ def sampler(name: str, seed: int):
 
 def searcher(family: Family, s: SearchSettings):
     """Optuna over the family's space, its first points, as many trials at once as fit,
-    and no new trial after --time-budget."""
+    and no new trial whose first unit of work would end past the budget."""
     from ray.tune.search.optuna import OptunaSearch
 
     from .limiter import BudgetedLimiter
@@ -252,15 +262,25 @@ def searcher(family: Family, s: SearchSettings):
     # the ones TuneConfig hands down (ASHA still needs them there).
     optuna_search = OptunaSearch(space=fixed.apply(family.space().space, s.fixed or {}), metric=METRIC, mode=MODE,
                                  sampler=sampler(s.searcher, s.seed), points_to_evaluate=first_points(family, s))
-    deadline = time.time() + s.time_budget_s if s.time_budget_s else None
-    return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), deadline=deadline)
+    return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), budget=s.budget or no_budget(),
+                           family=family.name, pause=s.pause)
 
 
-def scheduler(name: str, fidelity):
-    """ASHA on the family's fidelity rungs, or none (every trial runs to the end)."""
+def no_budget():
+    from .budget import Budget
+
+    return Budget(None, {})
+
+
+def scheduler(family: Family, s: SearchSettings, fidelity):
+    """ASHA on the family's fidelity rungs, or none (every trial runs to the end); either
+    way a unit of work starts only where it fits in the budget (``deadline.UnitGate``)."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler
 
-    if name == "asha":
-        return ASHAScheduler(time_attr=fidelity.attr, grace_period=fidelity.grace, max_t=fidelity.max,
-                             reduction_factor=fidelity.reduction_factor)
-    return FIFOScheduler()
+    from .deadline import UnitGate
+
+    inner = FIFOScheduler()
+    if s.scheduler == "asha":
+        inner = ASHAScheduler(time_attr=fidelity.attr, grace_period=fidelity.grace, max_t=fidelity.max,
+                              reduction_factor=fidelity.reduction_factor)
+    return UnitGate(inner, s.budget or no_budget(), family.name, s.pause)

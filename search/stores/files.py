@@ -20,3 +20,26 @@ def atomic_write(path: Path, write) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def check_writable(option: str, folder: Path) -> None:
+    """Before any work, a folder the command will write: made (with its parents) and a
+    temporary file written in it, so that /proc, a read-only mount or a path under a file
+    is one line now rather than a traceback after the trials. A failed check leaves
+    nothing behind."""
+    from trainables.errors import FerSearchError
+
+    folder = Path(folder)
+    made = [p for p in (folder, *folder.absolute().parents) if not p.exists()][::-1]  # outermost first
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".fer-search-check-"):
+            pass
+    except OSError as e:
+        for p in reversed(made):
+            try:
+                p.rmdir()
+            except OSError:
+                pass
+        why = e.strerror or type(e).__name__
+        raise FerSearchError(f"{option} {folder}: cannot write there ({why})", hint=f"pass {option} a folder you can write") from None

@@ -65,11 +65,13 @@ def write_card(model_path: Path, card: dict) -> None:
 
 
 class TrialModel:
-    """A trial's model as read from its checkpoint: the model, and the file it came from
-    (copied out of the experiment storage; ``discard`` removes the copy)."""
+    """A trial's model as read from its checkpoint: the model, the file it came from
+    (copied out of the experiment storage; ``discard`` removes the copy), and for a
+    classical trial what it fitted (``fitted``: the rung's train fraction, the sizes and
+    seconds of the trial's fits; None: all of train)."""
 
-    def __init__(self, model, file: Path | None = None):
-        self.model, self.file = model, file
+    def __init__(self, model, file: Path | None = None, fitted: dict | None = None):
+        self.model, self.file, self.fitted = model, file, fitted
 
     def discard(self) -> None:
         if self.file is not None:
@@ -80,16 +82,19 @@ class SkopsFormat:
     suffix = ".skops"
 
     def from_trial(self, result) -> TrialModel | None:
-        """The model a classical trial fitted on all of train, or None where it left none
-        (stopped early, or an older search). Read through the same trusted-type check as
+        """The model of a classical trial's last fit (the one that scored its val), or None
+        where it left none (an older search). Read through the same trusted-type check as
         any exported file."""
-        from trainables.classical import FITTED_MODEL
+        from trainables.classical import FITTED_MODEL, RUNG_FILE, rungs_done
 
         if result.checkpoint is None:
             return None
         with result.checkpoint.as_directory() as folder:  # fetched from a bucket where it lives in one
             path = Path(folder) / FITTED_MODEL
-            return TrialModel(self.load(path)) if path.exists() else None
+            if not path.exists():
+                return None
+            fitted = rungs_done(result.checkpoint) if (Path(folder) / RUNG_FILE).exists() else None
+            return TrialModel(self.load(path), fitted=fitted)
 
     def remove_from_trials(self, results) -> None:
         """The trials' fitted models (tens of MB each) once the best is exported: a long

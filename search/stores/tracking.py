@@ -157,14 +157,16 @@ class Tracker:
         return runs[0] if runs else None
 
     # -- the search (parent run)
-    def start_search(self, tags: dict, space_module) -> str | None:
+    def start_search(self, tags: dict, space_module, parent: str | None = None) -> str | None:
+        """The search's parent run (found again when resumed or synced); ``parent``: a run
+        above it (auto's, over each family's search)."""
         def start():
             run = self._find("search")
             if run is not None and run.info.status != "RUNNING":  # a resumed search, or a sync
                 self.client.update_run(run.info.run_id, "RUNNING")
             if run is None:
                 all_tags = {f"{TAG}kind": "search", f"{TAG}search": self.search, f"{TAG}family": self.family, f"{TAG}data": self.data,
-                            **{f"{TAG}{k}": str(v) for k, v in tags.items()}}
+                            **{f"{TAG}{k}": str(v) for k, v in tags.items()}, **({PARENT: parent} if parent else {})}
                 run = self.client.create_run(self.experiment_id, run_name=self.search, tags=all_tags)
                 if space_module is not None:
                     self.client.log_artifact(run.info.run_id, space_module.__file__, "search_space")
@@ -228,6 +230,28 @@ class Tracker:
             return
         self.safely("logging the search's results", self._finish, best_row, exported, model, splits, study_rows, space_module,
                     model_format)
+        self.end_search(status)
+
+    def finish_auto(self, manifest: dict | None, record: dict, manifest_file, status: str = "FINISHED") -> None:
+        """An auto run's own run: the final model's scores, its manifest and the run's record
+        (every decision with its reason)."""
+        if self.parent_id is None:
+            return
+
+        def finish():
+            from mlflow.entities import Metric
+
+            now = int(time.time() * 1000)
+            if manifest:
+                metrics = [Metric(f"{split}_accuracy", float(scores["accuracy"]), now, 0)
+                           for split, scores in manifest["metrics"].items() if scores.get("accuracy") is not None]
+                self.client.log_batch(self.parent_id, metrics=metrics)
+                self.client.set_tag(self.parent_id, f"{TAG}final", f"{manifest['choice']['method']}"
+                                    f"{' + TTA' if manifest['tta'] else ''}: {', '.join(m['family'] for m in manifest['members'])}")
+            if manifest_file:
+                self.client.log_artifact(self.parent_id, str(manifest_file), "final")
+            self.client.log_dict(self.parent_id, record, "auto.json")
+        self.safely("logging the auto run's results", finish)
         self.end_search(status)
 
     def end_search(self, status: str) -> None:

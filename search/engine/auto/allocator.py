@@ -1,0 +1,148 @@
+"""Where ``auto``'s next minute goes: plain functions over each family's learning curve,
+measured in wall-clock seconds, which every family shares.
+
+- A family's curve is its best val accuracy against the seconds spent on it (its own
+  clock). Before any result a family is untried, and untried families go first, the
+  cheapest first: the probe round.
+- The next family is the one with the least estimated cost for improvement (ECI, as
+  FLAML's ``AutoML._select_estimator``): the longer of the time since its last
+  improvement and the time between its last two, and for a family that trails the
+  leader, at least twice the time its recent rate of improvement needs to close the gap.
+  A family whose trials are paused pays its measured restart to be chosen.
+- A family is dropped when even its optimistic extrapolation, its best plus its recent
+  slope times all the time left, stays below the leader by ``margin`` (rising bandits,
+  Li et al., AAAI 2020). A dropped family gets no more time; its best model still stands
+  for the final choice.
+- Only families whose next unit of work fits in the time left are candidates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# A family is dropped only after this much of its own time: a curve of one or two cheap
+# points says little of where it rises to.
+MIN_SPENT_TO_DROP = 60.0
+DROP_MARGIN = 0.02  # val accuracy
+# The slope is taken over the last quarter of a family's own time, and at least this long.
+MIN_SLOPE_WINDOW = 60.0
+
+
+@dataclass
+class Curve:
+    """A family's best val accuracy against its own seconds: (seconds spent, best so far)
+    at each improvement, and the seconds spent in all."""
+
+    start: float = 0.0  # the val accuracy of knowing nothing: the majority class's share of val
+    improvements: list = field(default_factory=list)
+    spent: float = 0.0
+    min_gain: float = 0.0  # less is no improvement: one more val face right (1 / val faces)
+
+    @property
+    def best(self) -> float | None:
+        return self.improvements[-1][1] if self.improvements else None
+
+    @property
+    def tried(self) -> bool:
+        return bool(self.improvements)
+
+    def add(self, spent: float, val: float | None) -> bool:
+        """A result after ``spent`` seconds of the family's time; whether it improved."""
+        self.spent = max(self.spent, spent)
+        if val is None or (self.best is not None and val < self.best + max(self.min_gain, 1e-12)):
+            return False
+        self.improvements.append((self.spent, float(val)))
+        return True
+
+    def best_at(self, spent: float) -> float:
+        """The best val accuracy after ``spent`` seconds (``start`` before the first)."""
+        found = self.start
+        for at, val in self.improvements:
+            if at <= spent:
+                found = val
+        return found
+
+    def slope(self) -> float:
+        """Val accuracy per second over the family's recent time: the last quarter of its
+        time (at least MIN_SLOPE_WINDOW); from ``start`` for a young curve."""
+        if not self.improvements or self.spent <= 0:
+            return 0.0
+        window = min(self.spent, max(MIN_SLOPE_WINDOW, 0.25 * self.spent))
+        return max(0.0, (self.best - self.best_at(self.spent - window)) / window)
+
+
+def eci(curve: Curve, leader_best: float | None) -> float:
+    """FLAML's estimated cost for improvement of a tried family, in seconds."""
+    times = [at for at, _ in curve.improvements]
+    last, before = times[-1], (times[-2] if len(times) > 1 else 0.0)
+    cost = max(last - before, curve.spent - last)
+    gap = (leader_best or 0.0) - curve.best
+    if gap > 0:
+        old = curve.improvements[-2][1] if len(curve.improvements) > 1 else curve.start
+        speed = (curve.best - old) / max(curve.spent - before, 1e-9)
+        cost = max(cost, 2 * gap / speed) if speed > 0 else float("inf")
+    return max(cost, 1e-9)
+
+
+def optimistic(curve: Curve, seconds_left: float) -> float:
+    """Where the family could rise to if it had all the time left: its best plus its
+    recent slope times that time (rising bandits' upper bound)."""
+    return curve.best + curve.slope() * max(seconds_left, 0.0)
+
+
+def to_drop(curves: dict[str, Curve], seconds_left: float, margin: float = DROP_MARGIN,
+            min_spent: float = MIN_SPENT_TO_DROP) -> dict[str, str]:
+    """family -> why, for each tried family whose optimistic bound stays below the
+    leader's best by ``margin``."""
+    tried = {f: c for f, c in curves.items() if c.tried}
+    if len(tried) < 2:
+        return {}
+    leader = max(tried, key=lambda f: tried[f].best)
+    lead = tried[leader].best
+    dropped = {}
+    for family, curve in tried.items():
+        if family == leader or curve.spent < min_spent:
+            continue
+        bound = optimistic(curve, seconds_left)
+        if bound < lead - margin:
+            dropped[family] = (f"even rising at its recent pace ({curve.slope() * 60:.4f} a minute) for all "
+                               f"{seconds_left:.0f} s left it would reach {bound:.4f}, below {leader}'s {lead:.4f} "
+                               f"by more than {margin}")
+    return dropped
+
+
+@dataclass
+class Choice:
+    family: str
+    why: str
+    estimates: dict  # family -> ECI (seconds), the candidates' own
+
+
+def choose(curves: dict[str, Curve], next_unit: dict[str, float], seconds_left: float,
+           restart: dict[str, float] | None = None, current: str | None = None,
+           probe_cost: dict[str, float] | None = None) -> Choice | None:
+    """The family to give the next minutes to, or None when no family's next unit fits.
+
+    ``curves``: the families still in play (not dropped); ``next_unit``: the seconds each
+    one's next unit should take; ``restart``: what switching to a family costs (its paused
+    trials' start-up), not paid by ``current``; ``probe_cost``: the prior cost of an
+    untried family's first unit, cheapest probed first.
+    """
+    restart, probe_cost = restart or {}, probe_cost or {}
+    fits = {f: c for f, c in curves.items() if next_unit.get(f, 0.0) + (0 if f == current else restart.get(f, 0.0)) <= seconds_left}
+    if not fits:
+        return None
+    untried = [f for f, c in fits.items() if not c.tried]
+    if untried:
+        family = min(untried, key=lambda f: (probe_cost.get(f, 0.0), f))
+        return Choice(family, f"probe: its known-good defaults' first unit (about {probe_cost.get(family, 0):.0f} s)", {})
+    leader_best = max(c.best for c in curves.values() if c.tried)
+    estimates = {f: eci(c, leader_best) + (0.0 if f == current else restart.get(f, 0.0)) for f, c in fits.items()}
+    family = min(estimates, key=lambda f: (estimates[f], f != current, f))
+    others = ", ".join(f"{f} {fmt_seconds(v)}" for f, v in sorted(estimates.items(), key=lambda kv: kv[1]) if f != family)
+    why = f"least estimated cost for improvement: {fmt_seconds(estimates[family])}" + (f" (then {others})" if others else "")
+    return Choice(family, why, estimates)
+
+
+def fmt_seconds(seconds: float) -> str:
+    return "never" if seconds == float("inf") else f"{seconds:.0f} s"

@@ -1,0 +1,349 @@
+"""``python -m search auto``: prepare, the slices, the end.
+
+Prepare: the run's name and folder, the data, Ray, the families this machine can train in
+the budget (a budget that cannot hold the probes and the end is refused in one line),
+their searches, and an MLflow run above them. Then the slices (``run.py``). The end: each
+family's search concluded (its best exported), the leaderboard, the final choice
+(``final.py``), the summary; ``--resume`` continues a run that was stopped.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+
+from trainables.errors import FerSearchError
+
+from ... import registry
+from ...stores import autos, tracking
+from ...stores.files import check_writable
+from ...text import fmt_duration
+from .. import datasets, phases, stopping
+from ..budget import Budget, learned_fixed_seconds, record_fixed_seconds
+from .. import priors
+from . import final
+from .allocator import Curve
+from .lanes import DONE, DROPPED, FAILED, MAX_TRIALS, WAITING, Lane
+
+# The options a resumed run keeps (they define what is searched).
+KEPT = ("data", "val_fraction", "train_limit", "seed", "max_epochs", "families")
+# The final choice's share of the reserve, per family: its export scored again with TTA's views.
+FINAL_PER_EXPORT = 3.0
+
+
+@dataclass
+class Auto:
+    args: object
+    name: str
+    folder: Path
+    data: object
+    splits: object
+    budget: Budget
+    lanes: dict
+    say: object = print
+    state: dict = field(default_factory=dict)
+    tracker: object = None
+    started_ray: bool = False
+
+    # -- the record
+    def log_decision(self, family: str, unit: str, val, why: str) -> None:
+        now = time.time()
+        elapsed, left = now - self.args.started, self.budget.left(now)
+        best = f"best val {val:.4f}" if val is not None else "no val yet"
+        left_text = f", {fmt_duration(max(left, 0))} left" if left is not None else ""
+        self.say(f"[auto] {fmt_duration(elapsed)}{left_text}: {family}, {unit}, {best}: {why}")
+        self.state["decisions"].append({"elapsed": round(elapsed, 1), "left": None if left is None else round(left, 1),
+                                        "family": family, "unit": unit, "val": val, "why": why})
+        self.save()
+
+    def save(self) -> None:
+        self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
+                                      "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
+                                      "improvements": lane.curve.improvements, "trials": len(lane.trials)}
+                               for name, lane in self.lanes.items()}
+        autos.write(self.folder, self.state)
+
+    def final_reserve(self, budget: Budget) -> float:
+        """The final choice: each family's model scored on val and test again, with TTA."""
+        share = 1.0 if self.args.no_tta else FINAL_PER_EXPORT
+        n_scored = sum(budget.faces.values())
+        return sum(share * budget.exports[name] if name in budget.exports else priors.end_seconds(name, n_scored)
+                   for name, lane in self.lanes.items() if lane.state != FAILED)
+
+
+def run(args, say=print) -> int:
+    auto = prepare(args, say)
+    from .run import Slices, loop
+
+    ended = None
+    try:
+        start_tracking(auto)
+        slices = Slices(auto.lanes, auto.budget, args.time_budget, probe_costs(auto), say,
+                        auto.log_decision)
+        loop(slices)
+        ended = time.monotonic()
+        return conclude(auto)
+    except BaseException as e:
+        if auto.tracker:
+            auto.tracker.end_search("KILLED" if isinstance(e, KeyboardInterrupt) else "FAILED")
+        if isinstance(e, KeyboardInterrupt):
+            say(f"interrupted; continue with: {resume_command(auto)}")
+        raise
+    finally:
+        auto.save()
+        if auto.started_ray:
+            import ray
+
+            ray.shutdown()
+        if ended is not None:
+            record_fixed_seconds(Path(args.results_dir), (time.monotonic() - ended) / max(len(auto.lanes), 1))
+
+
+# -- prepare
+def prepare(args, say) -> Auto:
+    from .. import tuner as tuning
+
+    results_dir = Path(args.results_dir)
+    check_writable("--results-dir", results_dir)
+    check_writable("--models-dir", Path(args.models_dir))
+    earlier = autos.read(autos.find(results_dir, args.name)) if args.resume else None
+    if earlier:
+        hold_to(args, earlier)
+    name = earlier["search"] if earlier else args.name or f"auto-{datetime.now():%Y%m%d-%H%M%S}"
+    folder = results_dir / name
+    if earlier is None and folder.exists():
+        raise FerSearchError(f"{results_dir} already holds a run named '{name}'", hint="choose another --name, or --resume it")
+    uri = None if args.no_tracking else tracking.resolve_uri(args.tracking_uri, results_dir)
+    if uri and tracking.is_remote(uri):
+        tracking.client(uri)  # an unreachable server stops us here, before any work
+    data, splits = datasets.load(args.data, args.val_fraction, args.train_limit, args.cache_dir,
+                                 need=("train", "val", "test"), say=say)
+    faces = {s: len(splits.index[s]) for s in ("val", "test")}
+    budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
+    started_ray = tuning.start_ray(args.verbose, args.address, tuning.classical_worker_env())
+    try:
+        tuning.check_storage(args.storage)
+        cpus, gpus = tuning.cluster_cpus(), tuning.gpus_in_cluster()
+        families = choose_families(args, earlier, gpus, say)
+        families = affordable(families, budget, args.started, len(splits.index["train"]), sum(faces.values()), cpus, gpus, say)
+    except BaseException:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+        raise
+    start = majority_share(splits.y("val"))
+    lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name))),
+                          curve=Curve(start=start)) for f in families}
+    state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
+                        "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
+    state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
+                          "budget_seconds": args.time_budget, "command": " ".join(["python", "-m", "search", *args.argv])})
+    auto = Auto(args, name, folder, data, splits, budget, lanes, say, state, started_ray=started_ray)
+    if earlier:
+        restore_lanes(auto, earlier)
+    budget.fixed_seconds *= max(len(lanes), 1)  # each family's search ends with its own MLflow writes
+    budget.extra_reserve = auto.final_reserve
+    say(f"auto {name}: {', '.join(lanes)} on {data.source} (train {len(splits.index['train'])}, val {faces['val']}, "
+        f"test {faces['test']}), {fmt_duration(args.time_budget)} from start to exit")
+    for lane in lanes.values():
+        lane.prepare(say)
+        lane.search.budget = budget
+    auto.save()
+    return auto
+
+
+def hold_to(args, earlier: dict) -> None:
+    """A resumed run is the same run: its data, seed and families; another value is refused."""
+    given, recorded = set(args.argv), earlier["options"]
+    for option in KEPT:
+        flag = "--" + option.replace("_", "-")
+        value = getattr(args, option, None)
+        if flag in given and value != recorded.get(option):
+            raise FerSearchError(f"--resume: {flag} {value} differs from the run's {recorded.get(option)}",
+                                 hint=f"leave {flag} out, or start a new run")
+        setattr(args, option, recorded.get(option))
+    args.name = earlier["search"]
+
+
+def lane_built(earlier: dict, family: str) -> bool:
+    return bool(earlier.get("lanes", {}).get(family, {}).get("built"))
+
+
+def restore_lanes(auto: Auto, earlier: dict) -> None:
+    for name, lane in auto.lanes.items():
+        saved = earlier.get("lanes", {}).get(name)
+        if not saved:
+            continue
+        lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"])
+        # a family dropped or failed stays so; one that ran out of time may go on with the new budget
+        lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
+        lane.why = saved.get("why", "")
+        lane.paused = saved.get("state") not in (DONE, DROPPED, FAILED)
+
+
+def choose_families(args, earlier: dict | None, gpus: float, say) -> list:
+    if args.families:
+        names = [n.strip() for n in str(args.families).split(",") if n.strip()]
+        return [registry.get(n) for n in dict.fromkeys(names)]
+    families = list(registry.FAMILIES.values())
+    if gpus >= 1:
+        return families
+    left_out = [f.name for f in families if f.pretrained]
+    if left_out:
+        say(f"auto: no GPU: {' and '.join(left_out)} left out (name them in --families to search them on the CPU)")
+    return [f for f in families if not f.pretrained]
+
+
+def affordable(families: list, budget: Budget, started: float, n_train: int, n_scored: int, cpus: float, gpus: float,
+               say) -> list:
+    """The families whose probe and end fit in the budget with the cheaper ones', cheapest
+    first; a budget that holds none is refused."""
+    if budget.deadline is None:
+        return families
+    network_cpus = cpus if not gpus else 1
+    cost = {f.name: priors.probe_seconds(f.name, n_train, network_cpus if f.is_network else 1, gpus if f.is_network else 0)
+            for f in families}
+    end = {f.name: priors.end_seconds(f.name, n_scored) for f in families}
+    room = budget.left() - priors.STARTUP_SECONDS - budget.fixed_seconds
+    kept, used = [], 0.0
+    for f in sorted(families, key=lambda f: cost[f.name]):
+        need = cost[f.name] + end[f.name] * (1 + FINAL_PER_EXPORT)
+        if used + need <= room:
+            kept.append(f)
+            used += need
+        else:
+            say(f"auto: {f.name} left out: its probe (~{fmt_duration(cost[f.name])} here) and its end do not fit "
+                f"in the budget with the cheaper families'")
+    if not kept:
+        cheapest = min(families, key=lambda f: cost[f.name])
+        least = priors.STARTUP_SECONDS + budget.fixed_seconds + cost[cheapest.name] + end[cheapest.name] * (1 + FINAL_PER_EXPORT)
+        raise FerSearchError(f"--time-budget {fmt_duration(budget.deadline - started)}: too short here for even "
+                             f"{cheapest.name}'s probe and the end of the run (about {fmt_duration(least)} together)",
+                             hint=f"give at least {fmt_duration(60 * np.ceil(least * 1.2 / 60))}")
+    return [f for f in families if f in kept]
+
+
+def majority_share(y) -> float:
+    """What knowing nothing scores on val: the share of its most common class."""
+    y = np.asarray(y)
+    return float(np.bincount(y).max() / len(y)) if len(y) else 0.0
+
+
+def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool):
+    """The family search's own command line, parsed by the CLI's parser (so it has every
+    option a family search has, with its defaults)."""
+    from ...cli import build_parser
+
+    argv = [family.name, "--name", f"{name}-{family.name}", "--trials", str(MAX_TRIALS), "--seed", str(args.seed),
+            "--results-dir", str(args.results_dir), "--models-dir", str(args.models_dir), "--warm-start", "3",
+            "--max-failures", str(args.max_failures)]
+    for option in ("data", "val_fraction", "cache_dir", "train_limit", "tracking_uri", "experiment", "address", "storage",
+                   "gpus_per_trial"):
+        value = getattr(args, option, None)
+        if value is not None:
+            argv += ["--" + option.replace("_", "-"), str(value)]
+    for flag in ("no_tracking", "verbose"):
+        if getattr(args, flag, False):
+            argv.append("--" + flag.replace("_", "-"))
+    if family.is_network:
+        argv += ["--max-epochs", str(args.max_epochs), "--precision", args.precision]
+        if not gpus:  # on a CPU a network trial takes every core: the families take turns
+            argv += ["--cpus-per-trial", str(max(1, int(cpus)))]
+        if family.pretrained:
+            argv += ["--weights", args.weights]
+    if resume:
+        argv.append("--resume")
+    parsed = build_parser().parse_args(argv)
+    parsed.argv, parsed.started, parsed.auto = argv, args.started, name
+    return parsed
+
+
+def probe_costs(auto: Auto) -> dict:
+    from .. import tuner as tuning
+
+    cpus, gpus = tuning.cluster_cpus(), tuning.gpus_in_cluster()
+    n_train = len(auto.splits.index["train"])
+    return {name: priors.probe_seconds(name, n_train, (cpus if not gpus else 1) if lane.family.is_network else 1,
+                                       gpus if lane.family.is_network else 0)
+            for name, lane in auto.lanes.items()}
+
+
+def start_tracking(auto: Auto) -> None:
+    uri = None if auto.args.no_tracking else tracking.resolve_uri(auto.args.tracking_uri, Path(auto.args.results_dir))
+    if not uri:
+        return
+    experiment = auto.args.experiment or tracking.default_experiment(auto.data.source)
+    auto.tracker = tracking.Tracker(uri, experiment, auto.name, "auto", auto.data.fingerprint, Path(auto.args.results_dir),
+                                    auto.say)
+    auto.tracker.start_search({"families": ",".join(auto.lanes), "time_budget_s": auto.args.time_budget,
+                               "seed": auto.args.seed, "data_source": auto.data.source}, None)
+    for lane in auto.lanes.values():
+        lane.search.parent_run = auto.tracker.parent_id
+
+
+def resume_command(auto: Auto) -> str:
+    extra = [] if auto.args.results_dir == "results" else ["--results-dir", str(auto.args.results_dir)]
+    return " ".join(["python", "-m", "search", "auto", "--resume", "--name", auto.name, *extra, "--time-budget", "T"])
+
+
+# -- the end
+def conclude(auto: Auto) -> int:
+    """Each family's best exported, the leaderboard, the final choice, the summary."""
+    say, interrupted = auto.say, stopping.CURRENT.received is not None
+    from ..tuner import InterruptWatch
+
+    outcomes = {}
+    with InterruptWatch(auto.args.verbose):  # Ray's lines about trials a pause left unstarted
+        for name, lane in auto.lanes.items():
+            if lane.search is None or lane.results is None:
+                continue
+            lane.search.interrupted = lane.paused or interrupted  # paused trials stay resumable
+            outcomes[name] = phases.settle(lane.search, lane.results, board=False)
+    if outcomes:
+        first = next(iter(outcomes))
+        phases.write_leaderboard(auto.lanes[first].search, [r for o in outcomes.values() for r in o.rows])
+    exported = [(name, Path(o.card["model_file"])) for name, o in outcomes.items() if o.card is not None]
+    manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta,
+                            lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * 1.2,
+                            say) if exported else None
+    path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
+    auto.state["final"] = manifest and {**manifest, "file": str(path)}
+    summarize(auto, outcomes, manifest, path)
+    if auto.tracker:
+        auto.tracker.finish_auto(manifest, auto.state, path, status="KILLED" if interrupted else "FINISHED")
+    if interrupted:
+        say(f"interrupted: continue with {resume_command(auto)}")
+        return stopping.CURRENT.exit_status
+    return 0 if manifest else 1
+
+
+def summarize(auto: Auto, outcomes: dict, manifest: dict | None, path: Path | None) -> None:
+    say = auto.say
+    rows = [("family", "state", "time", "trials", "best val", "test")]
+    for name, lane in auto.lanes.items():
+        card = outcomes.get(name).card if name in outcomes else None
+        val = card["metrics"]["val"]["accuracy"] if card else lane.curve.best
+        test = card["metrics"].get("test", {}).get("accuracy") if card else None
+        rows.append((name, lane.shown_state, fmt_duration(lane.curve.spent), str(len(lane.trials)),
+                     f"{val:.4f}" if val is not None else "-", f"{test:.4f}" if test is not None else "-"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    say("\n".join("  ".join(cell.ljust(w) for cell, w in zip(r, widths)) for r in rows))
+    if manifest:
+        choice = manifest["choice"]
+        best_member = max(choice["candidates"], key=lambda c: c["val"])
+        members = ", ".join(f"{m['family']} {m['weight']:.2f}" for m in manifest["members"])
+        test = manifest["metrics"]["test"]["accuracy"]
+        gain = "" if test is None or best_member["test"] is None else \
+            f", {test - best_member['test']:+.4f} on test over its best member ({best_member['family']})"
+        say(f"final: {choice['method']}{' + TTA' if manifest['tta'] else ''} of {members}: val "
+            f"{manifest['metrics']['val']['accuracy']:.4f}, test {test:.4f}{gain}" if test is not None else
+            f"final: {choice['method']} of {members}: val {manifest['metrics']['val']['accuracy']:.4f}")
+        say(f"  model: {path} (python -m search evaluate {path}; python -m search predict {path} PHOTOS)")
+    used = time.time() - auto.args.started
+    say(f"time: {fmt_duration(used)} of the {fmt_duration(auto.args.time_budget)} budget"
+        f" ({used / auto.args.time_budget:.1%})")

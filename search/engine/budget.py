@@ -1,0 +1,113 @@
+"""A time budget is the user's whole wait: ``--time-budget`` bounds the command from start
+to exit, its export, ensemble and summary included.
+
+``Budget`` keeps the clock of one run (a family search, or every family of ``auto``): the
+deadline, and the reserve for what must still happen after the last unit of work, which
+it measures from the trials' own reports (a unit: a classical fit at one rung, a network
+epoch; ``trainables/units.py``). A unit starts only when its predicted seconds fit before
+the deadline less that reserve; a trial starts only when its first unit does. Pure
+bookkeeping: ``deadline.UnitGate`` and ``limiter.BudgetedLimiter`` ask it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The end's fixed costs, where this results folder has no measurement yet (see
+# ``learned_fixed_seconds``): MLflow's last writes and figures, the leaderboard rewritten
+# from MLflow, the summary, Ray's shutdown. Measured: 3.8-4.0 s for a tracked svm search
+# on the demo set (2 cores).
+FIXED_END_SECONDS = 6.0
+# An export's estimate is taken this much larger: it reads and writes files that a trial's
+# report did not, and machines throttle.
+SAFETY = 1.5
+# A unit's estimate (the trial's own measurement of the same work) a little larger.
+UNIT_SAFETY = 1.1
+
+
+@dataclass
+class Budget:
+    deadline: float | None  # wall clock (time.time()) by which the command must have exited; None: no budget
+    faces: dict  # split -> faces: what scoring the exported model reads (val and test)
+    fixed_seconds: float = FIXED_END_SECONDS
+    # per family: the seconds of trials' first units (their start-up included), and the
+    # largest export a trial's report foresees (scoring val and test, saving)
+    first_units: dict = field(default_factory=dict)
+    exports: dict = field(default_factory=dict)
+    extra_reserve: object = None  # a function of this budget: more to reserve (auto: the ensemble and its TTA)
+
+    @classmethod
+    def of(cls, started: float, seconds: float | None, faces: dict, fixed_seconds: float = FIXED_END_SECONDS) -> Budget:
+        return cls(None if seconds is None else started + seconds, faces, fixed_seconds)
+
+    # -- what the trials report
+    def observe(self, family: str, result: dict) -> None:
+        """A trial's report: its first unit's seconds (Ray's time_this_iter_s of its first
+        report holds the trial's start-up), and the export its model would cost."""
+        if result.get("training_iteration") == 1 and result.get("time_this_iter_s") is not None:
+            self.first_units.setdefault(family, []).append(float(result["time_this_iter_s"]))
+        predict = result.get("predict_seconds")
+        if predict is not None:
+            self.exports[family] = max(self.exports.get(family, 0.0), self.export_seconds(float(predict)))
+
+    def export_seconds(self, val_predict_seconds: float) -> float:
+        """Scoring the exported model on val and test (from what predicting val took in the
+        trial), a second val pass (an SVC's calibration), and saving it."""
+        val = max(self.faces.get("val", 0), 1)
+        scored = (self.faces.get("val", 0) + self.faces.get("test", 0)) / val
+        return SAFETY * val_predict_seconds * (scored + 1) + 2.0
+
+    # -- what the driver asks
+    def reserve(self) -> float:
+        extra = self.extra_reserve(self) if self.extra_reserve else 0.0
+        return self.fixed_seconds + sum(self.exports.values()) + extra
+
+    def unit_deadline(self) -> float | None:
+        """When the last unit of work must have ended."""
+        return None if self.deadline is None else self.deadline - self.reserve()
+
+    def fits(self, seconds: float, now: float | None = None) -> bool:
+        limit = self.unit_deadline()
+        return limit is None or (time.time() if now is None else now) + UNIT_SAFETY * seconds <= limit
+
+    def first_unit(self, family: str) -> float:
+        """What a new trial's first unit should take: the median of this run's so far (0
+        before any: the first trial of a family is how its cost is learned)."""
+        seen = self.first_units.get(family)
+        return statistics.median(seen) if seen else 0.0
+
+    def left(self, now: float | None = None) -> float | None:
+        return None if self.deadline is None else self.deadline - (time.time() if now is None else now)
+
+
+# The end's fixed costs as measured by the last searches in a results folder.
+END_COSTS_FILE = ".end-seconds.json"
+KEPT_MEASUREMENTS = 5
+
+
+def learned_fixed_seconds(results_dir: Path) -> float:
+    """The end's fixed costs for a new budget: the largest of the last few measured in
+    this results folder, with a quarter more, else FIXED_END_SECONDS."""
+    seen = _read_end_costs(results_dir)
+    return 1.25 * max(seen) if seen else FIXED_END_SECONDS
+
+
+def record_fixed_seconds(results_dir: Path, seconds: float) -> None:
+    """What a search's end took beyond its export's scoring (MLflow, the leaderboard, the
+    summary, Ray's shutdown). A results folder that cannot be written to loses only this."""
+    seen = [*_read_end_costs(results_dir), round(max(seconds, 0.0), 2)][-KEPT_MEASUREMENTS:]
+    try:
+        (Path(results_dir) / END_COSTS_FILE).write_text(json.dumps({"fixed_seconds": seen}) + "\n")
+    except OSError:
+        pass
+
+
+def _read_end_costs(results_dir: Path) -> list[float]:
+    try:
+        return [float(v) for v in json.loads((Path(results_dir) / END_COSTS_FILE).read_text())["fixed_seconds"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -1,0 +1,85 @@
+"""Every way a person stops a run ends it as Ctrl-C does: SIGINT (Ctrl-C), SIGTERM (`kill`,
+`timeout`, Docker, Slurm, systemd) and SIGHUP (a closed terminal).
+
+The first such signal stops the running trials (Ray Tune's own graceful stop, which it
+also takes from SIGUSR1: the experiment's state is saved) and the search concludes with
+what it has, then prints how to resume; a second stops at once. Outside Ray Tune's loop
+(loading data, exporting) the first raises ``KeyboardInterrupt``, which the CLI turns
+into a resumable stop. The exit status is 128 + the signal's number (130, 143, 129).
+
+``auto`` ends a family's time slice the same way once its trials are paused
+(``end_fit``), and tells that apart from a person's signal.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+class StopSignals:
+    """Installed for a whole command (a context manager, main thread only)."""
+
+    def __init__(self):
+        self.received: int | None = None  # the first stop signal, if one came
+        self.in_fit = False  # inside Ray Tune's loop, whose SIGUSR1 handler stops it gracefully
+        self.previous: dict = {}
+
+    @property
+    def exit_status(self) -> int:
+        return 128 + (self.received or signal.SIGINT)
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.received or signal.SIGINT).name
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            # Ray Tune would take SIGINT over at each fit; it keeps SIGUSR1, through which
+            # the first signal reaches it from here
+            os.environ["TUNE_DISABLE_SIGINT_HANDLER"] = "1"
+            for sig in STOP_SIGNALS:
+                self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        return False
+
+    def reinstall(self) -> None:
+        """Take the signals back from a library that installed its own handlers (absl's
+        failure handler, installed when TensorFlow loads, dumps a stack on SIGTERM)."""
+        if self.previous and threading.current_thread() is threading.main_thread():
+            for sig in STOP_SIGNALS:
+                if signal.getsignal(sig) is not self._handle:
+                    signal.signal(sig, self._handle)
+
+    def _handle(self, signum, frame):
+        if self.received is not None:
+            raise KeyboardInterrupt  # a second signal: at once
+        self.received = signum
+        if self.in_fit:
+            end_fit()
+        else:
+            raise KeyboardInterrupt
+
+
+def end_fit() -> None:
+    """Ray Tune's graceful stop of the running fit (its SIGUSR1 handler, installed by every
+    ``Tuner.fit``): running trials stop, the experiment's state is saved."""
+    os.kill(os.getpid(), signal.SIGUSR1)
+
+
+# The command's own (``installed``); a search reads it.
+CURRENT = StopSignals()
+
+
+def installed() -> StopSignals:
+    """A fresh StopSignals for one command, as CURRENT."""
+    global CURRENT
+    CURRENT = StopSignals()
+    return CURRENT

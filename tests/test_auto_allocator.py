@@ -1,0 +1,125 @@
+"""auto's allocator as plain functions over synthetic learning curves: who gets the next
+minutes, who is dropped, and that no unit is given past the reserve."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from search.engine.auto import allocator
+from search.engine.auto.allocator import Curve
+from search.engine.budget import Budget
+
+
+def rising(ceiling: float, pace: float, start: float = 0.25):
+    """A concave curve: ``start`` at 0 s, towards ``ceiling`` with time constant ``pace`` (s)."""
+    return lambda t: ceiling - (ceiling - start) * math.exp(-t / pace)
+
+
+def simulate(families: dict, budget: float, unit: dict, reserve: float = 0.0):
+    """Run the allocator on a simulated clock: each chosen family runs one unit, its curve
+    gains the true curve's value at its own spent time. Returns (seconds per family,
+    curves, dropped, the chosen order)."""
+    curves = {name: Curve(start=0.25, min_gain=0.002) for name in families}  # val of 500 faces
+    spent = {name: 0.0 for name in families}
+    clock, order, dropped = 0.0, [], {}
+    while True:
+        left = budget - reserve - clock
+        in_play = {n: c for n, c in curves.items() if n not in dropped}
+        dropped.update(allocator.to_drop(in_play, left))
+        in_play = {n: c for n, c in in_play.items() if n not in dropped}
+        choice = allocator.choose(in_play, {n: unit[n] for n in in_play}, left, probe_cost=unit)
+        if choice is None:
+            return spent, curves, dropped, order
+        name = choice.family
+        assert unit[name] <= left, "a unit was given past the reserve"
+        clock += unit[name]
+        spent[name] += unit[name]
+        curves[name].add(spent[name], families[name](spent[name]))
+        order.append(name)
+
+
+def spent_until(order: list, i: int, family: str, unit: float) -> float:
+    return unit * order[: i + 1].count(family)
+
+
+def test_probes_go_first_cheapest_first():
+    curves = {"cnn": Curve(), "svm": Curve(), "rf": Curve()}
+    costs = {"cnn": 120.0, "svm": 5.0, "rf": 3.0}
+    assert allocator.choose(curves, costs, 1000, probe_cost=costs).family == "rf"
+    curves["rf"].add(3, 0.4)
+    assert allocator.choose(curves, costs, 1000, probe_cost=costs).family == "svm"
+    curves["svm"].add(5, 0.5)
+    choice = allocator.choose(curves, costs, 1000, probe_cost=costs)
+    assert choice.family == "cnn" and choice.why.startswith("probe")
+
+
+def test_eci_is_flamls_for_a_leader_and_a_trailer():
+    leader = Curve(start=0.25, improvements=[(10.0, 0.50), (40.0, 0.60)], spent=100.0)
+    # the longer of the time between its last two improvements (30 s) and since the last (60 s)
+    assert allocator.eci(leader, 0.60) == pytest.approx(60.0)
+    trailer = Curve(start=0.25, improvements=[(10.0, 0.40), (20.0, 0.45)], spent=30.0)
+    # it trails by 0.15, rising 0.05 in the 20 s since its improvement before last: 2 * 0.15 / 0.0025 = 120 s
+    assert allocator.eci(trailer, 0.60) == pytest.approx(120.0)
+
+
+def test_a_family_that_plateaus_gets_less_time_than_one_that_keeps_rising():
+    families = {"plateau": rising(0.52, 20), "riser": rising(0.66, 600)}
+    spent, curves, dropped, order = simulate(families, budget=3600, unit={"plateau": 10.0, "riser": 60.0})
+    assert spent["riser"] > 3 * spent["plateau"]
+    assert curves["riser"].best > curves["plateau"].best
+    # once the riser has passed it, the plateau gets nothing more
+    passed = next(i for i in range(len(order)) if curves["riser"].best_at(spent_until(order, i, "riser", 60.0)) > 0.52)
+    assert "plateau" not in order[passed + 1:]
+
+
+def test_a_family_that_trails_by_the_margin_is_dropped_and_gets_no_more_time():
+    families = {"weak": rising(0.48, 15), "strong": rising(0.62, 40)}
+    spent, curves, dropped, order = simulate(families, budget=1800, unit={"weak": 5.0, "strong": 20.0})
+    assert "weak" in dropped and "strong" not in dropped
+    assert "below strong's" in dropped["weak"]
+    last_weak = max(i for i, n in enumerate(order) if n == "weak")
+    assert all(n == "strong" for n in order[last_weak + 1:]) and len(order) - last_weak > 10
+
+
+def test_a_rising_family_is_not_dropped_while_it_may_still_catch_up():
+    behind_but_rising = Curve(start=0.25, improvements=[(60.0, 0.40), (120.0, 0.48)], spent=130.0)
+    leader = Curve(start=0.25, improvements=[(5.0, 0.55)], spent=300.0)
+    curves = {"net": behind_but_rising, "svm": leader}
+    assert allocator.to_drop(curves, seconds_left=3000) == {}
+    # with a minute left it cannot reach 0.55 - margin at its pace
+    assert "net" in allocator.to_drop(curves, seconds_left=30)
+
+
+def test_the_reserve_holds_no_unit_is_given_past_it():
+    families = {"a": rising(0.6, 100), "b": rising(0.55, 50)}
+    spent, *_ = simulate(families, budget=600, unit={"a": 45.0, "b": 20.0}, reserve=100.0)
+    assert sum(spent.values()) <= 500.0
+
+
+def test_nothing_is_chosen_when_no_unit_fits():
+    curves = {"svm": Curve(start=0.25, improvements=[(5.0, 0.5)], spent=5.0)}
+    assert allocator.choose(curves, {"svm": 30.0}, seconds_left=29.0) is None
+    assert allocator.choose(curves, {"svm": 30.0}, seconds_left=31.0).family == "svm"
+
+
+def test_a_paused_family_pays_its_restart_unless_it_is_running():
+    a = Curve(start=0.25, improvements=[(50.0, 0.50), (100.0, 0.55)], spent=150.0)
+    b = Curve(start=0.25, improvements=[(50.0, 0.50), (100.0, 0.55)], spent=150.0)
+    curves, units = {"a": a, "b": b}, {"a": 10.0, "b": 10.0}
+    assert allocator.choose(curves, units, 1000, restart={"a": 30.0, "b": 30.0}, current="b").family == "b"
+    assert allocator.choose(curves, units, 1000, restart={"a": 30.0}, current=None).family == "b"
+
+
+def test_the_budget_reserves_the_measured_end_and_refuses_late_units():
+    budget = Budget(deadline=1000.0, faces={"val": 100, "test": 100}, fixed_seconds=10.0)
+    assert budget.unit_deadline() == 990.0
+    budget.observe("svm", {"training_iteration": 1, "time_this_iter_s": 4.0, "predict_seconds": 2.0})
+    # scoring val and test (2x what val took), a second val pass, saving: 1.5 * 2 * 3 + 2 = 11 s
+    assert budget.exports["svm"] == pytest.approx(11.0)
+    assert budget.unit_deadline() == pytest.approx(979.0)
+    assert budget.first_unit("svm") == 4.0 and budget.first_unit("rf") == 0.0
+    assert budget.fits(10.0, now=960.0) and not budget.fits(20.0, now=960.0)
+    budget.extra_reserve = lambda b: 30.0
+    assert budget.unit_deadline() == pytest.approx(949.0)

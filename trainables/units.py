@@ -1,0 +1,57 @@
+"""Units of work and what the next one will cost: a classical trial's fit at one rung, a
+network's epoch.
+
+A trial reports what its unit took (``unit_seconds``) and what its next unit should take
+(``next_unit_seconds``, 0 after its last). The driver starts a unit only when that fits
+before its deadline, less the measured reserve for the end of the run
+(``search/engine/deadline.py``); a network also checks within an epoch, batch by batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+# How a fit's seconds grow with the faces it fits on, t ~ n ** exponent, where a trial has
+# not yet measured two rungs of its own (a family's trainable may name its own,
+# FIT_EXPONENT). MEASURED-TODO
+DEFAULT_EXPONENT = 2.0
+EXPONENT_RANGE = (1.0, 2.5)
+# Below this a fit's time is mostly fixed costs, which say nothing of how it grows.
+MEASURABLE_S = 0.5
+
+
+def growth_exponent(sizes: list[int], seconds: list[float], default: float = DEFAULT_EXPONENT) -> float:
+    """The exponent of the last two rungs' fits (t ~ n ** exponent), within EXPONENT_RANGE;
+    ``default`` until two fits long enough to tell were measured."""
+    if len(sizes) >= 2 and min(seconds[-2:]) >= MEASURABLE_S and sizes[-1] > sizes[-2]:
+        found = math.log(seconds[-1] / seconds[-2]) / math.log(sizes[-1] / sizes[-2])
+        return min(max(found, EXPONENT_RANGE[0]), EXPONENT_RANGE[1])
+    return default
+
+
+def next_rung_seconds(sizes: list[int], seconds: list[float], next_size: int | None,
+                      default_exponent: float = DEFAULT_EXPONENT) -> float:
+    """The predicted seconds of the fit on ``next_size`` faces from the fits so far; 0 when
+    there is no next rung."""
+    if not next_size or not sizes:
+        return 0.0
+    exponent = growth_exponent(sizes, seconds, default_exponent)
+    return seconds[-1] * (next_size / sizes[-1]) ** exponent
+
+
+def fits(seconds: float, deadline: float | None, now: float | None = None) -> bool:
+    """Whether work of ``seconds`` started now ends by ``deadline`` (wall clock, time.time();
+    None: no deadline)."""
+    return deadline is None or (time.time() if now is None else now) + seconds <= deadline
+
+
+def cosine_horizon(epoch: int, max_epochs: int, deadline: float | None, epoch_seconds: float | None,
+                   now: float | None = None) -> int:
+    """The epoch count a cosine schedule ends at: ``max_epochs``, or fewer where the deadline
+    allows fewer at the measured ``epoch_seconds`` (the rate then reaches its floor on the
+    last epoch the budget allows). At least ``epoch + 1``."""
+    if deadline is None or not epoch_seconds:
+        return max_epochs
+    left = (deadline - (time.time() if now is None else now)) / epoch_seconds
+    return max(epoch + 1, min(max_epochs, epoch + int(max(left, 0))))
