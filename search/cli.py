@@ -13,7 +13,7 @@ import time
 from trainables.errors import FerSearchError
 
 from . import commands, environment, registry
-from .engine import stopping
+from . import stopping
 from .commands.options import PROG, Parser
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from .data import Splits
 from .metrics import accuracy
-from .units import DEFAULT_EXPONENT, next_rung_seconds
+from .units import DEFAULT_EXPONENT, fits, next_rung_seconds
 
 # train_accuracy is measured on at most this many of the fitted images: predicting all
 # 25,000 with an RBF SVM would cost as much as the fit.
@@ -98,9 +98,11 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
     n_classes = len(np.unique(y_train))
     order = nested_order(y_train, settings["seed"])
     # a search's first points (the measured defaults, an earlier search's best) earned the
-    # full rung before this search began: without a deadline they fit on all of train at
-    # once (with one, every trial climbs the rungs, so that each fit's cost is foreseen)
-    jump = settings.get("deadline") is None and is_first_point(config, settings.get("first_points", []))
+    # full rung before this search began: they fit on all of train at once where that fits
+    # before the deadline at the cost the driver foresees (else they climb the rungs, and
+    # each fit's cost is measured before the next)
+    jump = (is_first_point(config, settings.get("first_points", []))
+            and fits(settings.get("first_point_seconds", 0.0), settings.get("deadline")))
     done = rungs_done(tune.get_checkpoint())
     rungs = [f for f in (settings["rungs"][-1:] if jump else settings["rungs"]) if f > done["train_fraction"]]
     sizes, seconds = done["sizes"], done["fit_seconds"]
@@ -130,6 +132,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
 
         with tempfile.TemporaryDirectory() as folder:
             sio.dump(exported(config, model), Path(folder) / FITTED_MODEL)
+            metrics["model_mb"] = (Path(folder) / FITTED_MODEL).stat().st_size / 2**20
             (Path(folder) / RUNG_FILE).write_text(json.dumps({"train_fraction": fraction, "sizes": sizes, "fit_seconds": seconds}))
             metrics["unit_seconds"] = time.perf_counter() - unit_started
             # the next fit, and its scoring and saving, which grow about as the faces do

@@ -170,6 +170,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         state["best_val_accuracy"] = max(state["best_val_accuracy"], float(val_accuracy))
         with tempfile.TemporaryDirectory() as folder:
             model.save(Path(folder) / CHECKPOINT_MODEL)
+            model_mb = (Path(folder) / CHECKPOINT_MODEL).stat().st_size / 2**20
             # an epoch is the unit of work: its fit, its val and its checkpoint
             state.update(epoch=epoch + 1, unit_seconds=time.perf_counter() - started)
             (Path(folder) / EPOCH_FILE).write_text(json.dumps(state))
@@ -182,7 +183,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
                     "epoch": epoch + 1, "learning_rate": learning_rate, "cosine_epochs": horizon,
                     "epoch_seconds": seconds, "images_per_second": n_train / seconds,
                     "val_seconds": val_seconds, "predict_seconds": val_seconds,
-                    "unit_seconds": state["unit_seconds"],
+                    "unit_seconds": state["unit_seconds"], "model_mb": model_mb,
                     "next_unit_seconds": state["unit_seconds"] if epoch + 1 < max_epochs else 0.0,
                     "node_id": node, "precision": policy, "device": device,  # strings: MLflow's metrics skip them
                 },

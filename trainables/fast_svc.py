@@ -82,3 +82,100 @@ def as_sklearn(fitted) -> SVC:
     svc.classes_, svc.n_features_in_, svc.class_weight_ = fitted.classes_, fitted.n_features_in_, f64(fitted.class_weight_)
     svc.n_iter_ = np.asarray(fitted.n_iter_, np.int32)
     return svc
+
+
+# -- Predicting with a fitted RBF SVC through BLAS
+#
+# libsvm predicts one face at a time, one kernel row after another: the svm defaults' model
+# on all of FER2013 (46,820 support vectors) took 41.5 s for the 2,871 val faces on one
+# core. The same decision values as one matrix product per chunk of faces took 6.2 s,
+# differing from libsvm's by at most 1.7e-6, with no sign changed: the same votes.
+
+CHUNK = 1024  # faces per kernel block: 1,024 x 46,820 float64 is 380 MB
+
+
+def is_rbf_svc(model) -> bool:
+    return isinstance(model, SVC) and model.kernel == "rbf" and not getattr(model, "_sparse", False)
+
+
+def ovo_decision(svc: SVC, z: np.ndarray) -> np.ndarray:
+    """libsvm's one-vs-one decision values of ``svc`` on features ``z``, (n, k(k-1)/2),
+    pairs in libsvm's order (0-1, 0-2, ..., 1-2, ...): positive votes for the first."""
+    sv = np.asarray(svc.support_vectors_, dtype=np.float64)
+    gamma, k = float(svc._gamma), len(svc.classes_)
+    starts = np.concatenate([[0], np.cumsum(svc._n_support)])
+    sv_norms = np.einsum("ij,ij->i", sv, sv)
+    z = np.asarray(z, dtype=np.float64)
+    out = np.empty((len(z), k * (k - 1) // 2))
+    for lo in range(0, len(z), CHUNK):
+        block = z[lo:lo + CHUNK]
+        kernel = block @ sv.T
+        kernel *= -2.0
+        kernel += np.einsum("ij,ij->i", block, block)[:, None]
+        kernel += sv_norms[None, :]
+        np.maximum(kernel, 0.0, out=kernel)
+        kernel *= -gamma
+        np.exp(kernel, out=kernel)
+        pair = 0
+        for i in range(k):
+            for j in range(i + 1, k):
+                own, other = slice(starts[i], starts[i + 1]), slice(starts[j], starts[j + 1])
+                out[lo:lo + len(block), pair] = (kernel[:, own] @ svc._dual_coef_[j - 1, own]
+                                                 + kernel[:, other] @ svc._dual_coef_[i, other] + svc._intercept_[pair])
+                pair += 1
+    return out
+
+
+def votes_of(svc: SVC, decision: np.ndarray) -> np.ndarray:
+    """The labels libsvm predicts from one-vs-one decision values: most votes, a tie to the
+    first class."""
+    k = len(svc.classes_)
+    votes = np.zeros((len(decision), k), dtype=np.int64)
+    pair = 0
+    for i in range(k):
+        for j in range(i + 1, k):
+            wins = decision[:, pair] > 0
+            votes[:, i] += wins
+            votes[:, j] += ~wins
+            pair += 1
+    return svc.classes_[votes.argmax(axis=1)]
+
+
+def ovr_of(svc: SVC, decision: np.ndarray) -> np.ndarray:
+    """scikit-learn's one-vs-rest decision function from the one-vs-one values."""
+    from sklearn.utils.multiclass import _ovr_decision_function
+
+    return _ovr_decision_function(decision < 0, -decision, len(svc.classes_))
+
+
+class Accelerated:
+    """A fitted pipeline ending in an RBF SVC (or the SVC), whose ``predict`` and
+    ``decision_function`` go through ``ovo_decision``; every other step as fitted."""
+
+    def __init__(self, model):
+        self.model = model
+        steps = getattr(model, "steps", None)
+        self.svc = steps[-1][1] if steps else model
+        self.before = model[:-1] if steps else None
+        self.classes_ = self.svc.classes_
+        self._last = (None, None)  # (faces, their decision values): predict and decision_function of the same faces cost one pass
+
+    def features(self, x) -> np.ndarray:
+        return self.before.transform(x) if self.before is not None else x
+
+    def ovo(self, x) -> np.ndarray:
+        if self._last[0] is not x:
+            self._last = (x, ovo_decision(self.svc, self.features(x)))
+        return self._last[1]
+
+    def predict(self, x) -> np.ndarray:
+        return votes_of(self.svc, self.ovo(x))
+
+    def decision_function(self, x) -> np.ndarray:
+        return ovr_of(self.svc, self.ovo(x))
+
+
+def accelerated(model):
+    """``Accelerated(model)`` for a pipeline ending in a dense RBF SVC (or one), else None."""
+    steps = getattr(model, "steps", None)
+    return Accelerated(model) if is_rbf_svc(steps[-1][1] if steps else model) else None

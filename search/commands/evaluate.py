@@ -30,6 +30,7 @@ def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: 
     from trainables.data import DEFAULT_VAL_FRACTION
 
     from ..engine import datasets
+    from ..parallel import fast
     from ..stores import models
 
     model = models.load(model_file, trust=trust)
@@ -42,7 +43,7 @@ def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: 
         val_fraction = card_data.get("val_fraction", DEFAULT_VAL_FRACTION)
     _, splits = datasets.load(data_spec, val_fraction, None, cache_dir, need=(split,), say=say)
     try:
-        predicted = model.predict(splits.x(split))
+        predicted = fast(model).predict(splits.x(split))
     except ValueError as e:
         raise FerSearchError(f"{model_file}: the model does not take FER images ({e})") from None
     return metrics.report(splits.y(split), predicted)

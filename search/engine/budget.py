@@ -27,6 +27,9 @@ FIXED_END_SECONDS = 6.0
 SAFETY = 1.5
 # A unit's estimate (the trial's own measurement of the same work) a little larger.
 UNIT_SAFETY = 1.1
+# Saving a model, loading it back and logging it to MLflow read and write its bytes a few
+# times: measured, the real svm defaults' model (118 MB) added about 12 s to the end.
+SECONDS_PER_MB = 0.12
 
 
 @dataclass
@@ -34,10 +37,12 @@ class Budget:
     deadline: float | None  # wall clock (time.time()) by which the command must have exited; None: no budget
     faces: dict  # split -> faces: what scoring the exported model reads (val and test)
     fixed_seconds: float = FIXED_END_SECONDS
-    # per family: the seconds of trials' first units (their start-up included), and the
-    # largest export a trial's report foresees (scoring val and test, saving)
+    # per family: the seconds of trials' first units (their start-up included); per
+    # (family, trial): what its latest report measured of its model (the seconds it took to
+    # predict val, its size in MB), whose export the end may have to make
     first_units: dict = field(default_factory=dict)
-    exports: dict = field(default_factory=dict)
+    models: dict = field(default_factory=dict)
+    last_result: float | None = None  # when the last report came (the end is measured from there)
     extra_reserve: object = None  # a function of this budget: more to reserve (auto: the ensemble and its TTA)
 
     @classmethod
@@ -48,18 +53,33 @@ class Budget:
     def observe(self, family: str, result: dict) -> None:
         """A trial's report: its first unit's seconds (Ray's time_this_iter_s of its first
         report holds the trial's start-up), and the export its model would cost."""
+        self.last_result = time.time()
         if result.get("training_iteration") == 1 and result.get("time_this_iter_s") is not None:
             self.first_units.setdefault(family, []).append(float(result["time_this_iter_s"]))
-        predict = result.get("predict_seconds")
-        if predict is not None:
-            self.exports[family] = max(self.exports.get(family, 0.0), self.export_seconds(float(predict)))
+        if result.get("predict_seconds") is not None:  # the latest: a first epoch's includes tracing the graph
+            self.models[(family, result.get("trial_id"))] = (float(result["predict_seconds"]),
+                                                             float(result.get("model_mb") or 0.0))
 
-    def export_seconds(self, val_predict_seconds: float) -> float:
-        """Scoring the exported model on val and test (from what predicting val took in the
-        trial), a second val pass (an SVC's calibration), and saving it."""
+    def scoring_seconds(self, family: str) -> float:
+        """Predicting val and test once with the family's costliest model so far."""
         val = max(self.faces.get("val", 0), 1)
         scored = (self.faces.get("val", 0) + self.faces.get("test", 0)) / val
-        return SAFETY * val_predict_seconds * (scored + 1) + 2.0
+        return max((p * scored for (f, _), (p, _) in self.models.items() if f == family), default=0.0)
+
+    @property
+    def exports(self) -> dict:
+        """family -> what exporting its costliest model so far would take: scoring val and
+        test, a second val pass (a calibration), and its bytes saved, read and logged."""
+        found = {}
+        for (family, _), (predict, mb) in self.models.items():
+            val = max(self.faces.get("val", 0), 1)
+            scored = (self.faces.get("val", 0) + self.faces.get("test", 0)) / val
+            found[family] = max(found.get(family, 0.0), SAFETY * (predict * (scored + 1) + SECONDS_PER_MB * mb) + 2.0)
+        return found
+
+    def variable_seconds(self) -> float:
+        """The part of the reserve that the trials' reports measured."""
+        return self.reserve() - self.fixed_seconds
 
     # -- what the driver asks
     def reserve(self) -> float:

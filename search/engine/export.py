@@ -44,15 +44,18 @@ def export_best(search, best: dict) -> tuple[dict, object]:
     trial_model = trial_model_of(search, best)
     fit_seconds = time.monotonic() - started
     splits, model = search.splits, trial_model.model
-    apply = parallel.runner(model)
+    scorer = parallel.fast(model)  # an SVC's predictions and decision values of one pass, through BLAS
+    apply = parallel.runner(scorer)
     named = [s for s in ("val", "test") if len(splits.index[s])]
     search.say("scoring the best model on " + " and ".join(f"{s} ({len(splits.index[s])})" for s in named) + " ...")
-    predicted = {split: apply(model.predict, splits.x(split)) for split in named}
+    x = {split: splits.x(split) for split in named}
+    predicted = {split: apply(scorer.predict, x[split]) for split in named}
     scores = {split: metrics.report(splits.y(split), predicted[split]) for split in named}
     path = Path(search.args.models_dir) / f"{search.family.name}_best{search.model_format.suffix}"
     card = model_card(search, best, scores, path, fit_seconds)
     try:
-        calibration = probabilities.calibrate(model, splits.x("val"), splits.y("val"), predicted.get("val"), apply)
+        calibration = probabilities.calibrate(scorer, x.get("val", splits.x("val")), splits.y("val"), predicted.get("val"),
+                                              apply)
     except Exception as e:  # the model is still worth exporting; predict will say it has no probabilities
         search.say(f"warning: no probability calibration for the exported model ({type(e).__name__}: {e})")
         calibration = None

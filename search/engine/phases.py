@@ -18,11 +18,11 @@ from pathlib import Path
 from trainables.data import FerData, Splits, copies_of
 from trainables.errors import FerSearchError
 
-from .. import registry, status
+from .. import registry, status, stopping
 from ..stores import experiments, leaderboard, models, rows, tracking
 from ..stores.files import check_writable
 from ..text import error_line, fmt_config, fmt_duration
-from . import datasets, export, fixed, priors, resume, stopping
+from . import datasets, export, fixed, priors, resume
 from .budget import Budget, learned_fixed_seconds, record_fixed_seconds
 
 
@@ -83,8 +83,9 @@ def run(args, say=print) -> int:
             import ray
 
             ray.shutdown()
-        if ended is not None:  # what the end cost beyond the export's scoring: the next budget's reserve
-            record_fixed_seconds(search.results_dir, time.monotonic() - ended - search.export_seconds)
+        budget = search.budget
+        if ended is not None and budget.last_result is not None:  # the next budget's reserve learns what the end cost
+            record_fixed_seconds(search.results_dir, time.time() - budget.last_result - budget.variable_seconds())
 
 
 def prepare(args, say=print) -> Search:
@@ -217,7 +218,8 @@ def restore(search: Search):
     s = settings(search)
     start_tracking(search)
     path = f"{args.storage.rstrip('/')}/{search.name}" if args.storage and "://" in args.storage else str(search.folder.resolve())
-    return tuning.restore_tuner(path, search.family, search.splits, s, callbacks(search), args.retry_failed)
+    with tuning.InterruptWatch(args.verbose):  # Ray's lines about the trials an interruption left unstarted
+        return tuning.restore_tuner(path, search.family, search.splits, s, callbacks(search), args.retry_failed)
 
 
 def settings(search: Search):
@@ -235,7 +237,8 @@ def settings(search: Search):
         name=search.name, trials=args.trials, seed=args.seed, results_dir=search.results_dir,
         searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,
         gpus_per_trial=gpus, storage=args.storage, max_failures=args.max_failures,
-        budget=search.budget, pause=search.pause, verbose=args.verbose, fidelity=search.fidelity,
+        budget=search.budget, pause=search.pause, probe_first=bool(getattr(args, "auto", None)),
+        verbose=args.verbose, fidelity=search.fidelity,
         trial_settings=search.trial_settings, points_to_evaluate=search.points, fixed=search.fixed,
     )
 
@@ -267,6 +270,7 @@ def fit(search: Search, tuner):
         # a resumed trial that restarts reports its first rungs again; Optuna keeps the first
         warnings.filterwarnings("ignore", message="The reported value is ignored", category=UserWarning)
         signals.in_fit = True
+        signals.reinstall()  # from whatever native code took them since (TensorFlow's absl, Ray)
         try:
             results = tuner.fit()
         finally:
@@ -311,6 +315,7 @@ class Outcome:
 def settle(search: Search, results, board: bool = True) -> Outcome:
     """Rows, the best and its export, MLflow, and (``board``) the leaderboard."""
     family, say = search.family, search.say
+    stopping.CURRENT.reinstall()
     trial_rows = [rows.from_result(r, search.name, family, search.fidelity, search.data.fingerprint, ended)
                   for r, ended in zip(results, trial_ended(search, results))]
     best = export.pick_best(trial_rows)

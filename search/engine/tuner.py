@@ -11,6 +11,7 @@ from pathlib import Path
 from trainables.data import Splits
 from trainables.errors import FerSearchError
 
+from .. import stopping
 from ..registry import Family
 from .resources import TrialResources, node_cpus
 
@@ -33,6 +34,7 @@ class SearchSettings:
     trial_settings: dict | None = None  # more for the trainable (weights, max_epochs)
     budget: object = None  # budget.Budget: the deadline and the reserve for the end (None: no budget)
     pause: object = None  # auto: a function () -> bool, pause the trials at their unit ends now
+    probe_first: bool = False  # auto: the first points too climb the rungs (its probe is their first)
     verbose: bool = False
     points_to_evaluate: list[dict] | None = None  # evaluated first, in order (default: the space's DEFAULTS)
     fixed: dict | None = None  # --fix: parameters held at one value
@@ -74,11 +76,13 @@ def start_ray(verbose: bool = False, address: str | None = None, worker_env: dic
         except (ConnectionError, ValueError, RuntimeError) as e:
             raise FerSearchError(f"--address {address}: cannot join the Ray cluster ({str(e).splitlines()[0][:200]})",
                                  hint="ray status shows the cluster's address; 'auto' joins the one started on this machine") from None
+        stopping.CURRENT.reinstall()
         return True
     # "local" never attaches to a cluster that `ray start` left running on this machine;
     # the dashboard, where installed (ray[default]), listens on 127.0.0.1 alone.
     ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=None, dashboard_host="127.0.0.1",
              runtime_env={"env_vars": dict(worker_env)} if worker_env else None, **common)
+    stopping.CURRENT.reinstall()  # Ray's driver takes SIGTERM over (a stack dump and death)
     return True
 
 
@@ -177,6 +181,11 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     else:
         settings["first_points"] = first_points(family, s)  # fitted on all of train at once, see trainables.classical
         resources = TrialResources(s.cpus_per_trial, node_cpus(), settings["first_points"])
+        # ...where that fits in the budget, as this family's defaults cost on the reference machine
+        from .priors import full_fit_seconds
+
+        settings["first_point_seconds"] = (float("inf") if s.probe_first else
+                                           full_fit_seconds(family.name, len(splits.index["train"]), node_cpus()))
     return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
 
 
@@ -254,9 +263,8 @@ def searcher(family: Family, s: SearchSettings):
     and no new trial whose first unit of work would end past the budget."""
     from ray.tune.search.optuna import OptunaSearch
 
-    from .limiter import BudgetedLimiter
-
     from . import fixed
+    from .limiter import BudgetedLimiter
 
     # metric and mode go to OptunaSearch itself: with a define-by-run space it ignores
     # the ones TuneConfig hands down (ASHA still needs them there).

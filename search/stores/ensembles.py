@@ -41,10 +41,10 @@ def views(faces: np.ndarray) -> list[np.ndarray]:
 def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool) -> np.ndarray:
     """A member's probabilities, averaged over the TTA views: all the views in one pass,
     spread over every core for a scikit-learn model (an SVC predicts on one core)."""
-    from ..parallel import runner
+    from ..parallel import fast, runner
     from .probabilities import probabilities
 
-    run = runner(model)
+    run = runner(fast(model))  # an SVC through BLAS (every core already), else row chunks on every core
     if not tta:
         return run(lambda x: probabilities(model, card, x), faces)
     stacked = views(faces)

@@ -154,13 +154,17 @@ class KerasFormat:
         bucket when it lives in one), in float32 (``as_float32``)."""
         from trainables import deep
 
+        from .. import stopping
+
         checkpoint = result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
         if checkpoint is None:
             raise RuntimeError(f"trial {result.path} left no checkpoint to export")
         local = Path(tempfile.mkdtemp(prefix="fer-best-")) / deep.CHECKPOINT_MODEL
         with checkpoint.as_directory() as folder:
             shutil.copy(Path(folder) / deep.CHECKPOINT_MODEL, local)
-        return TrialModel(as_float32(deep.load(local).model, result.config, local), local)
+        loaded = deep.load(local)
+        stopping.CURRENT.reinstall()  # TensorFlow's absl has just taken SIGTERM over
+        return TrialModel(as_float32(loaded.model, result.config, local), local)
 
     def remove_from_trials(self, results) -> None:
         """A network keeps its best few checkpoints (a resumed trial needs them)."""

@@ -43,14 +43,15 @@ def calibrate(model, x_val: np.ndarray, y_val: np.ndarray, predicted: np.ndarray
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.frozen import FrozenEstimator
 
-    decision = np.asarray(apply(model.decision_function, x_val[seen]), dtype=np.float64)
+    faces = x_val if seen.all() else x_val[seen]  # the same faces as predicted: an SVC's one pass serves both
+    decision = np.asarray(apply(model.decision_function, faces), dtype=np.float64)
     given = _given_decisions(model.classes_)
     with warnings.catch_warnings():  # its folds of val only gather the frozen model's outputs:
         warnings.simplefilter("ignore", UserWarning)  # a class too small for 5 folds is no matter
         calibrated = CalibratedClassifierCV(FrozenEstimator(given), method="temperature").fit(decision, y_val)
     beta = float(calibrated.calibrated_classifiers_[0].calibrators[0].beta_)
     entry = {"method": METHOD, "beta": beta, "classes": [int(c) for c in model.classes_]}
-    predicted = apply(model.predict, x_val[seen]) if predicted is None else np.asarray(predicted)[seen]
+    predicted = apply(model.predict, faces) if predicted is None else np.asarray(predicted)[seen]
     agree = np.mean(_from_values(decision, entry).argmax(axis=1) == np.asarray(predicted, dtype=int))
     entry["top_matches_predict_on_val"] = round(float(agree), 4)
     return entry
@@ -92,7 +93,9 @@ def probabilities(model, card: dict | None, faces: np.ndarray) -> np.ndarray:
 
 
 def _from_decision(model, entry: dict, faces: np.ndarray) -> np.ndarray:
-    return _from_values(np.asarray(model.decision_function(faces), dtype=np.float64), entry)
+    from ..parallel import fast
+
+    return _from_values(np.asarray(fast(model).decision_function(faces), dtype=np.float64), entry)
 
 
 def _from_values(decision: np.ndarray, entry: dict) -> np.ndarray:

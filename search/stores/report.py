@@ -110,8 +110,10 @@ def model_section(model, card: dict, splits) -> str:
 
     from trainables import metrics
 
+    from ..parallel import fast
+
     x, y = splits.x("val"), splits.y("val")
-    predicted = np.asarray(model.predict(x))
+    predicted = np.asarray(fast(model).predict(x))
     report = metrics.report(y, predicted)
     confusion = pd.DataFrame(report["confusion_matrix"], columns=list(EMOTIONS))
     confusion.insert(0, "true \\ predicted", list(EMOTIONS))

@@ -78,7 +78,8 @@ def eci(curve: Curve, leader_best: float | None) -> float:
     cost = max(last - before, curve.spent - last)
     gap = (leader_best or 0.0) - curve.best
     if gap > 0:
-        old = curve.improvements[-2][1] if len(curve.improvements) > 1 else curve.start
+        # its rate since its improvement before last (from nothing, for its first: FLAML's too)
+        old = curve.improvements[-2][1] if len(curve.improvements) > 1 else 0.0
         speed = (curve.best - old) / max(curve.spent - before, 1e-9)
         cost = max(cost, 2 * gap / speed) if speed > 0 else float("inf")
     return max(cost, 1e-9)

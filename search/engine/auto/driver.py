@@ -18,13 +18,12 @@ import numpy as np
 
 from trainables.errors import FerSearchError
 
-from ... import registry
+from ... import registry, stopping
 from ...stores import autos, tracking
 from ...stores.files import check_writable
 from ...text import fmt_duration
-from .. import datasets, phases, stopping
-from ..budget import Budget, learned_fixed_seconds, record_fixed_seconds
-from .. import priors
+from .. import datasets, phases, priors
+from ..budget import SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
 from . import final
 from .allocator import Curve
 from .lanes import DONE, DROPPED, FAILED, MAX_TRIALS, WAITING, Lane
@@ -54,7 +53,8 @@ class Auto:
         now = time.time()
         elapsed, left = now - self.args.started, self.budget.left(now)
         best = f"best val {val:.4f}" if val is not None else "no val yet"
-        left_text = f", {fmt_duration(max(left, 0))} left" if left is not None else ""
+        left_text = f", {fmt_duration(max(left, 0))} left ({fmt_duration(self.budget.reserve())} kept for the end)" \
+            if left is not None else ""
         self.say(f"[auto] {fmt_duration(elapsed)}{left_text}: {family}, {unit}, {best}: {why}")
         self.state["decisions"].append({"elapsed": round(elapsed, 1), "left": None if left is None else round(left, 1),
                                         "family": family, "unit": unit, "val": val, "why": why})
@@ -68,11 +68,12 @@ class Auto:
         autos.write(self.folder, self.state)
 
     def final_reserve(self, budget: Budget) -> float:
-        """The final choice: each family's model scored on val and test again, with TTA."""
-        share = 1.0 if self.args.no_tta else FINAL_PER_EXPORT
+        """The final choice: each family's model scored on val and test again, and with TTA
+        once per view."""
+        passes = 1 if self.args.no_tta else 1 + final.TTA_VIEWS
         n_scored = sum(budget.faces.values())
-        return sum(share * budget.exports[name] if name in budget.exports else priors.end_seconds(name, n_scored)
-                   for name, lane in self.lanes.items() if lane.state != FAILED)
+        return sum(SAFETY * passes * budget.scoring_seconds(name) if budget.scoring_seconds(name)
+                   else priors.end_seconds(name, n_scored) for name, lane in self.lanes.items() if lane.state != FAILED)
 
 
 def run(args, say=print) -> int:
@@ -99,14 +100,14 @@ def run(args, say=print) -> int:
             import ray
 
             ray.shutdown()
-        if ended is not None:
-            record_fixed_seconds(Path(args.results_dir), (time.monotonic() - ended) / max(len(auto.lanes), 1))
+        budget = auto.budget
+        if ended is not None and budget.last_result is not None:  # what the end cost beyond what was foreseen, per family
+            record_fixed_seconds(Path(args.results_dir),
+                                 (time.time() - budget.last_result - budget.variable_seconds()) / max(len(auto.lanes), 1))
 
 
 # -- prepare
 def prepare(args, say) -> Auto:
-    from .. import tuner as tuning
-
     results_dir = Path(args.results_dir)
     check_writable("--results-dir", results_dir)
     check_writable("--models-dir", Path(args.models_dir))
@@ -124,21 +125,10 @@ def prepare(args, say) -> Auto:
                                  need=("train", "val", "test"), say=say)
     faces = {s: len(splits.index[s]) for s in ("val", "test")}
     budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
-    started_ray = tuning.start_ray(args.verbose, args.address, tuning.classical_worker_env())
-    try:
-        tuning.check_storage(args.storage)
-        cpus, gpus = tuning.cluster_cpus(), tuning.gpus_in_cluster()
-        families = choose_families(args, earlier, gpus, say)
-        families = affordable(families, budget, args.started, len(splits.index["train"]), sum(faces.values()), cpus, gpus, say)
-    except BaseException:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
-        raise
-    start = majority_share(splits.y("val"))
+    started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
+    start, one_face = majority_share(splits.y("val")), 1 / max(faces["val"], 1)  # a gain of one more val face right
     lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name))),
-                          curve=Curve(start=start)) for f in families}
+                          curve=Curve(start=start, min_gain=one_face)) for f in families}
     state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
                         "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
@@ -155,6 +145,27 @@ def prepare(args, say) -> Auto:
         lane.search.budget = budget
     auto.save()
     return auto
+
+
+def ray_and_families(args, budget: Budget, splits, say) -> tuple:
+    """Ray started or joined, and the families this machine can train in the budget
+    (started_ray, families, cpus, gpus)."""
+    from .. import tuner as tuning
+
+    started_ray = tuning.start_ray(args.verbose, args.address, tuning.classical_worker_env())
+    try:
+        tuning.check_storage(args.storage)
+        cpus, gpus = tuning.cluster_cpus(), tuning.gpus_in_cluster()
+        n_scored = len(splits.index["val"]) + len(splits.index["test"])
+        families = affordable(choose_families(args, gpus, say), budget, args.started, len(splits.index["train"]), n_scored,
+                              cpus, gpus, say)
+    except BaseException:
+        if started_ray:
+            import ray
+
+            ray.shutdown()
+        raise
+    return started_ray, families, cpus, gpus
 
 
 def hold_to(args, earlier: dict) -> None:
@@ -186,7 +197,7 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
         lane.paused = saved.get("state") not in (DONE, DROPPED, FAILED)
 
 
-def choose_families(args, earlier: dict | None, gpus: float, say) -> list:
+def choose_families(args, gpus: float, say) -> list:
     if args.families:
         names = [n.strip() for n in str(args.families).split(",") if n.strip()]
         return [registry.get(n) for n in dict.fromkeys(names)]

@@ -16,7 +16,7 @@ import time
 from ray.tune import Callback
 from ray.tune.experiment import Trial
 
-from .. import stopping
+from ... import stopping
 from . import allocator
 from .lanes import ACTIVE, DONE, DROPPED, FAILED
 

@@ -51,12 +51,13 @@ class StopSignals:
         return False
 
     def reinstall(self) -> None:
-        """Take the signals back from a library that installed its own handlers (absl's
-        failure handler, installed when TensorFlow loads, dumps a stack on SIGTERM)."""
+        """Take the signals back from native code that installed its own handlers below
+        Python (Ray's driver at ``ray.init``, absl's failure handler: a stack dump and death
+        on SIGTERM). Python's own record still names our handler then, so it is set again
+        whatever ``signal.getsignal`` says."""
         if self.previous and threading.current_thread() is threading.main_thread():
             for sig in STOP_SIGNALS:
-                if signal.getsignal(sig) is not self._handle:
-                    signal.signal(sig, self._handle)
+                signal.signal(sig, self._handle)
 
     def _handle(self, signum, frame):
         if self.received is not None:

@@ -1,0 +1,94 @@
+"""`python -m search auto` end to end on the demo set: one budget across the families, kept
+from start to exit, the final choice written and taken by evaluate; stopped and resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from mlflow import MlflowClient
+
+from search.stores.leaderboard import read_file as read_board
+from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_auto_spends_one_budget_across_the_families_and_ends_with_the_best_model_or_ensemble(ray_local, tiny):
+    budget = 120
+    started = time.time()
+    result = run_cli("auto", "--data", TINY_DEMO, "--time-budget", budget, "--name", "a", *tiny.tracked_folders)
+    took = time.time() - started
+    assert result.code == 0, result.err
+    assert took <= budget * 1.02, f"{took:.1f} s for a {budget} s budget"
+    out = result.out
+    assert "no GPU: resnet50 and resnet101 left out" in out
+    for family in ("svm", "rf", "cnn"):  # each probed with its defaults, once, every decision with its reason
+        assert sum(line.startswith("[auto]") and f": {family}, " in line and "probe" in line for line in out.splitlines()) == 1
+    record = json.loads((tiny.results / "a" / "auto.json").read_text())
+    assert record["decisions"] and all(d["why"] for d in record["decisions"])
+
+    manifest = json.loads((tiny.models / "auto_best.json").read_text())
+    assert manifest["kind"] == "fer-search ensemble" and manifest["auto"] == "a"
+    choice = manifest["choice"]
+    best_member_val = max(c["val"] for c in choice["candidates"])
+    assert manifest["metrics"]["val"]["accuracy"] >= best_member_val  # never below its best member on val
+    assert {c["family"] for c in choice["candidates"]} <= {"svm", "rf", "cnn"} and len(choice["candidates"]) >= 2
+    assert f"final: {choice['method']}" in out and "time: " in out
+
+    evaluated = run_cli("evaluate", tiny.models / "auto_best.json", "--json", tiny.results / "eval.json")
+    assert evaluated.code == 0, evaluated.err
+    assert json.loads((tiny.results / "eval.json").read_text())["accuracy"] == pytest.approx(manifest["metrics"]["test"]["accuracy"])
+
+    board = read_board(tiny.results)
+    assert {"a-svm", "a-rf", "a-cnn"} <= set(board["search"])
+    c = MlflowClient(f"sqlite:///{tiny.results / 'mlflow.db'}")
+    runs = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.kind` = 'search'")
+    parent = next(r for r in runs if r.data.tags["fer_search.family"] == "auto")
+    families = [r for r in runs if r.data.tags["fer_search.search"].startswith("a-")]
+    assert len(families) == 3 and all(r.data.tags.get("mlflow.parentRunId") == parent.info.run_id for r in families)
+    assert parent.info.status == "FINISHED" and "val_accuracy" in parent.data.metrics
+
+
+def test_a_budget_that_cannot_hold_the_probes_and_the_end_is_refused_before_any_work(ray_local, tiny):
+    result = run_cli("auto", "--data", TINY_DEMO, "--time-budget", "5s", *tiny.folders, "--no-tracking")
+    assert result.code == 2
+    assert "--time-budget 5s: too short here for even" in result.err and "hint: give at least" in result.err
+    assert not list(tiny.results.iterdir()) and not list(tiny.models.iterdir())
+
+
+def test_auto_stopped_by_a_signal_concludes_and_resumes_where_it_stopped(tmp_path):
+    results, models = tmp_path / "results", tmp_path / "models"
+    prepare_store(results)
+    argv = [sys.executable, "-m", "search", "auto", "--data", TINY_DEMO, "--families", "svm,cnn", "--name", "r",
+            "--time-budget", "200", "--results-dir", str(results), "--models-dir", str(models)]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    cnn_epochs = results / "r-cnn"
+    deadline = time.time() + 150
+    while time.time() < deadline and not list(cnn_epochs.glob("*/result.json")):  # the cnn has reported an epoch
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)  # as `kill`, `timeout` or a scheduler sends it
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 143, err[-3000:]
+    assert "continue with python -m search auto --resume --name r" in out
+    assert "Traceback" not in err and "SIGTERM received" not in err  # no native crash dump
+    stopped = json.loads((results / "r" / "auto.json").read_text())
+    epochs_before = [json.loads(line)["epoch"] for f in cnn_epochs.glob("*/result.json") for line in f.read_text().splitlines()]
+
+    resumed = run_cli("auto", "--resume", "--name", "r", "--time-budget", "90", "--results-dir", results, "--models-dir", models)
+    assert resumed.code == 0, resumed.err
+    record = json.loads((results / "r" / "auto.json").read_text())
+    assert len(record["runs"]) == 2 and len(record["decisions"]) > len(stopped["decisions"])
+    epochs = [json.loads(line)["epoch"] for f in cnn_epochs.glob("*/result.json") for line in f.read_text().splitlines()]
+    assert len(epochs) > len(epochs_before) and epochs == sorted(set(epochs))  # the cnn went on, no epoch again
+    assert (models / "auto_best.json").exists()
+    c = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
+    autos = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.family` = 'auto'")
+    assert len(autos) == 1 and autos[0].info.status == "FINISHED"
