@@ -31,7 +31,7 @@ BENCHMARKS = {
     "predict": "bench.predict",
 }
 # run only when named (--only): minutes of trials even in --quick, so not in the test suite's run
-BY_NAME = {"endurance": "bench.endurance"}
+BY_NAME = {"endurance": "bench.endurance", "auto": "bench.auto"}
 
 
 def main(argv=None) -> int:

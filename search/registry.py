@@ -70,7 +70,7 @@ FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
         Family("svm", "support vector machine on HOG features (C, gamma, PCA, HOG, mirrored faces)", "spaces.svm", "trainables.svm"),
-        Family("rf", "random forest on HOG features or raw pixels (depth, trees, features)", "spaces.rf", "trainables.rf"),
+        Family("rf", "random forest on HOG features (trees, depth, features per split, HOG)", "spaces.rf", "trainables.rf"),
         *(_network(name, b.summary, b.weights_file) for name, b in BACKBONES.items()),
         _network("cnn", "VGG-style network trained from scratch in Keras (depth, width, learning rate)"),
     )

@@ -28,7 +28,7 @@ atexit.register(shutil.rmtree, _SANDBOX, ignore_errors=True)
 for var, sub in (("KERAS_HOME", "keras"), ("MPLCONFIGDIR", "mpl"), ("FER_SEARCH_CACHE", "cache")):
     os.environ[var] = str(_SANDBOX / sub)
 os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-# As the CLI does for its local Ray (search/tuner.py): node address and servers on 127.0.0.1.
+# As the CLI does for its local Ray (search/engine/tuner.py): node address and servers on 127.0.0.1.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 os.environ["DO_NOT_TRACK"] = "1"

@@ -52,3 +52,30 @@ def test_past_the_time_budget_it_says_what_it_waits_for():
     p = Progress("svm", 50, Fidelity("train_fraction", (0.5, 1.0)), stream=io.StringIO(), time_budget_s=0.0)
     p.on_trial_start(0, [], Trial("a", {}))
     assert p.line().endswith("time budget spent: finishing 1 running")
+
+
+def test_a_network_epoch_shows_its_progress_and_one_honest_estimate(tmp_path):
+    """What a network trial writes within its epoch (trainables.deep.write_progress) is on
+    the line: epoch k of n, faces/s, the epoch's time left; and once, what an epoch and a
+    whole trial take here, with the cheaper routes on a CPU."""
+    import json
+    import time
+
+    from trainables.deep import write_progress
+
+    out = io.StringIO()
+    p = Progress("resnet50", 4, Fidelity("epoch", (1, 30)), stream=out, interval=0, epochs_dir=tmp_path)
+    p.on_trial_start(0, [], Trial("a", {}))
+    write_progress(tmp_path / "a.json", {"epoch": 2, "epochs": 30, "batch": 50, "batches": 200, "faces_per_second": 40.0,
+                                         "epoch_seconds_left": 450.0, "at": time.time()})
+    line = p.line()
+    assert "epoch 2/30 25%, 40 faces/s, 7m30s left in it" in line
+    # this epoch's rest, then 28 more at 600 s each: the search's 'left' counts them
+    assert line.endswith(f"~{fmt_duration(450 + 28 * 600)} left")
+    p.on_step_end(0, [])
+    p.on_step_end(0, [])
+    notes = [ln for ln in out.getvalue().splitlines() if "an epoch takes" in ln]
+    assert notes == ["[resnet50] on this machine's CPU an epoch takes about 10m00s (40 faces/s); a trial of 30 epochs "
+                     "about 5h00m; cheaper: --fix input_size=96, the cnn family, or a GPU"]
+    (tmp_path / "a.json").write_text(json.dumps({"epoch": 2, "at": time.time() - 600}))  # stale: not shown
+    assert "epoch 2/30" not in p.line()

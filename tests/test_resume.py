@@ -80,14 +80,19 @@ def check_resumed(tmp_path, resumed):
     assert {r.info.status for r in runs} == {"FINISHED"}
 
 
-def test_ctrl_c_concludes_then_resume_completes_the_search(tmp_path, ray_local):
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_a_stop_signal_concludes_then_resume_completes_the_search(tmp_path, ray_local, stop):
     proc = start(tmp_path)
     wait_for_finished(proc, tmp_path / "results" / "long", at_least=1)
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    if stop == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    else:
+        proc.send_signal(signal.SIGTERM)  # what kill, timeout, Docker, Slurm and systemd send: the process
     out, err = proc.communicate(timeout=240)
-    assert proc.returncode == 130, err[-3000:]
+    assert proc.returncode == {"ctrl-c": 130, "sigterm": 143}[stop], err[-3000:]
     assert "interrupted: continue with python -m search svm --resume --name long" in out
     assert "Tuner.restore" not in out + err and "Traceback" not in err
+    assert "SIGTERM received" not in err  # no native crash dump (Ray's or absl's)
     board = read_board(tmp_path / "results")
     assert "interrupted" in set(board["status"]) or len(board) < TRIALS
     assert "failed" not in set(board["status"])

@@ -2,7 +2,7 @@
 
 ``load(spec)`` takes a path (zip, folder or CSV) or ``demo`` / ``demo:N``. A source is
 decoded once into an Arrow file in the cache, keyed by its content fingerprint; every
-later load memory-maps that file. ``splits(data, ...)`` then cuts the images into the
+later load memory-maps that file. ``make_splits(data, ...)`` then cuts the images into the
 three splits every family uses.
 """
 

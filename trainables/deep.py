@@ -144,6 +144,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
     n_train, n_val = len(data.index["train"]), len(data.index["val"])
     max_epochs, deadline = int(settings["max_epochs"]), settings.get("deadline")
+    progress = Path(settings["progress_dir"]) / f"{tune.get_context().get_trial_id()}.json" if settings.get("progress_dir") else None
     first = state["epoch"]
     for epoch in range(first, max_epochs):
         if epoch > first and phase_of(config, epoch) != phase_of(config, epoch - 1):
@@ -155,7 +156,8 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         started = time.perf_counter()
         # a trial's first epoch here always runs (Ray Tune wants a report from each start):
         # the driver starts or continues a trial only where an epoch fits, as measured
-        guard = epoch_guard(deadline if epoch > first else None, n_val / max(n_train, 1))
+        guard = epoch_watch(deadline if epoch > first else None, n_val / max(n_train, 1), progress, epoch, horizon,
+                            int(config["batch_size"]))
         history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0,
                             callbacks=[guard])
         if guard.cut:  # the rest of this epoch would have run past the deadline: it ends here
@@ -212,21 +214,27 @@ def restore_or_build(config: dict, settings: dict, checkpoint):
     return model, state
 
 
-def epoch_guard(deadline: float | None, val_share: float):
-    """A Keras callback that ends an epoch whose rest, with its val, would run past
-    ``deadline``: after each batch, the batches left at the pace since the first (which
-    holds the graph's tracing) (val: ``val_share`` of the faces, at about half a training
-    step's cost). ``cut`` says it did."""
+def epoch_watch(deadline: float | None, val_share: float, progress: Path | None, epoch: int, epochs: int,
+                batch_size: int):
+    """A Keras callback over an epoch's batches.
+
+    - It ends an epoch whose rest, with its val, would run past ``deadline``: the batches
+      left at the pace since the first (which holds the graph's tracing), val being
+      ``val_share`` of the faces at about half a training step's cost. ``cut`` says it did.
+    - Every PROGRESS_SECONDS it writes the epoch's progress to the file ``progress`` (the
+      driver shows it: batches done, faces/s, the epoch's time left), where the driver's
+      folder is reachable (a local Ray; on other nodes the write fails quietly).
+    """
     import keras
 
-    class EpochGuard(keras.callbacks.Callback):
+    class EpochWatch(keras.callbacks.Callback):
         cut = False
 
         def on_train_begin(self, logs=None):
-            self.batches, self.paced_from = self.params.get("steps") or 0, None
+            self.batches, self.paced_from, self.written = self.params.get("steps") or 0, None, time.time()
 
         def on_train_batch_end(self, batch, logs=None):
-            if deadline is None or not self.batches:
+            if not self.batches:
                 return
             if self.paced_from is None:
                 self.paced_from = (batch, time.time())
@@ -235,12 +243,31 @@ def epoch_guard(deadline: float | None, val_share: float):
             if batch - first < 2:
                 return
             per_batch = (time.time() - since) / (batch - first)
-            left = per_batch * (self.batches - batch - 1 + self.batches * val_share / 2)
-            if not fits(left, deadline):
+            left = per_batch * (self.batches - batch - 1)
+            if deadline is not None and not fits(left + per_batch * self.batches * val_share / 2, deadline):
                 self.cut = True
                 self.model.stop_training = True
+            if progress is not None and time.time() - self.written >= PROGRESS_SECONDS:
+                self.written = time.time()
+                write_progress(progress, {"epoch": epoch + 1, "epochs": epochs, "batch": batch + 1, "batches": self.batches,
+                                          "faces_per_second": batch_size / per_batch,
+                                          "epoch_seconds_left": left, "at": self.written})
 
-    return EpochGuard()
+    return EpochWatch()
+
+
+PROGRESS_SECONDS = 10.0
+
+
+def write_progress(path: Path, state: dict) -> None:
+    """``state`` as JSON at ``path``, whole or not at all (a reader never sees half)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 class KerasClassifier:

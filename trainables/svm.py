@@ -34,7 +34,7 @@ PCA_SAMPLE = 12_000
 def fit(config: dict, x, y, settings: dict) -> Pipeline:
     n = min(int(config.get("pca_components", 200)), x.shape[1], len(x))
     scale = StandardScaler()
-    pca = PCA(n_components=n, whiten=bool(config.get("pca_whiten", False)), random_state=settings["seed"])
+    pca = PCA(n_components=n, random_state=settings["seed"])
     xs = scale.fit_transform(x)
     rng = np.random.default_rng(settings["seed"])
     pca.fit(xs[rng.choice(len(xs), PCA_SAMPLE, replace=False)] if len(xs) > PCA_SAMPLE else xs)

@@ -9,6 +9,7 @@ conclude: the same functions, with Ray Tune's ``Tuner.restore`` in place of ``bu
 from __future__ import annotations
 
 import shlex
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -49,7 +50,6 @@ class Search:
     resumed: bool = False
     interrupted: bool = False  # by Ctrl-C: some trials did not end
     budget: object = None  # budget.Budget: --time-budget's deadline and the end's reserve
-    export_seconds: float = 0.0  # what exporting the best took (the reserve's measured part)
     pause: object = None  # auto: () -> bool, pause this family's trials at their unit ends now
     parent_run: str | None = None  # auto: its MLflow run, above this search's
     watchers: list = field(default_factory=list)  # more Ray Tune callbacks (auto's)
@@ -125,22 +125,15 @@ def prepare(args, say=print) -> Search:
     budget = Budget.of(getattr(args, "started", None) or time.time(), args.time_budget,
                        {s: len(splits.index[s]) for s in ("val", "test")}, learned_fixed_seconds(results_dir))
     if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
-        import sys
-
+        ray = sys.modules.get("ray")  # an in-process caller may have started it: no start-up to pay then
         priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], args.cpus_per_trial,
-                          "ray" in sys.modules and _ray_running())
+                          ray is not None and ray.is_initialized())
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
                     trial_settings=network_settings(args, family, fidelity),
                     points=[] if earlier else first_points(args, family, data, results_dir, uri, held, say), fixed=held,
                     say=say, resumed=earlier is not None, tracking_uri=uri, budget=budget)
     return search
-
-
-def _ray_running() -> bool:
-    import ray
-
-    return ray.is_initialized()
 
 
 def start_tracking(search: Search) -> None:
@@ -246,11 +239,15 @@ def settings(search: Search):
 def callbacks(search: Search) -> list:
     """The progress display, the pruning of ended trials' checkpoints, and MLflow's child
     runs when the search is tracked."""
+    from . import tuner as tuning
     from .checkpoint_pruning import CheckpointPruning
     from .progress import Progress
 
+    epochs_dir = tuning.progress_dir(search) if search.family.is_network else None
+    gpus = search.args.gpus_per_trial
+    on_gpu = bool(gpus) or (gpus is None and search.family.uses_gpu and tuning.gpus_in_cluster() >= 1)
     found = [Progress(search.family.name, None if search.watchers else search.args.trials, search.fidelity,
-                      time_budget_s=search.budget.left()),
+                      time_budget_s=search.budget.left(), epochs_dir=epochs_dir, on_gpu=on_gpu),
              CheckpointPruning(search.fidelity), *search.watchers]
     if search.tracker:
         from .tracking_callback import TrackingCallback
@@ -323,9 +320,7 @@ def settle(search: Search, results, board: bool = True) -> Outcome:
     if best is None:
         say(f"no trial produced a val_accuracy: nothing to export{first_error(results)}")
     else:
-        exporting = time.monotonic()
         card, model = export.export_best(search, best)
-        search.export_seconds = time.monotonic() - exporting
         best["test_accuracy"] = card["metrics"]["test"]["accuracy"] if card["metrics"].get("test") else None
         best["model"] = card["model_file"] if card["written"] else None
     if search.tracker:

@@ -6,8 +6,10 @@ line is printed at most every ``interval`` seconds and whenever a trial ends.
 
 from __future__ import annotations
 
+import json
 import sys
 import time
+from pathlib import Path
 
 from ray.tune import Callback
 
@@ -16,10 +18,18 @@ from ..stores.tracking import trial_error_text
 from ..text import error_line, fmt_config, fmt_duration
 
 
+def epoch_seconds(e: dict) -> float:
+    """A whole epoch's seconds at the pace of its batches so far (from a trial's progress)."""
+    return e["batches"] * e["epoch_seconds_left"] / max(e["batches"] - e["batch"], 1)
+
+
 class Progress(Callback):
     def __init__(self, family: str, total: int | None, fidelity,
-                 stream=None, interval: float | None = None, time_budget_s: float | None = None):
+                 stream=None, interval: float | None = None, time_budget_s: float | None = None,
+                 epochs_dir: Path | None = None, on_gpu: bool = False):
         self.family, self.total = family, total
+        self.epochs_dir, self.on_gpu = epochs_dir, on_gpu  # networks: their epochs' progress (trainables.deep)
+        self.estimated = False
         self.fidelity = fidelity
         self.stream = stream or sys.stdout
         self.live = self.stream.isatty()
@@ -75,21 +85,57 @@ class Progress(Callback):
             f"{self.counts[status.FINISHED]} finished, {self.counts[status.STOPPED]} stopped early, "
             f"{self.counts[status.FAILED]} failed, {len(self.running)} running",
         ]
+        epochs = self._epochs()
+        if epochs:
+            e = epochs[0]
+            parts.append(f"epoch {e['epoch']}/{e['epochs']} {e['batch'] / max(e['batches'], 1):.0%}, "
+                         f"{e['faces_per_second']:.0f} faces/s, {fmt_duration(e['epoch_seconds_left'])} left in it"
+                         + (f" (+{len(epochs) - 1} more running)" if len(epochs) > 1 else ""))
         if self.best:
             score, config, fidelity = self.best
             at = f" at {self.fidelity.attr} {fidelity:.3g}" if isinstance(fidelity, (int, float)) and fidelity != self.fidelity.max else ""
             parts.append(f"best val_accuracy {score:.4f}{at} ({fmt_config(config)})")
-        parts.append(fmt_duration(elapsed) + self._eta(elapsed, done))
+        parts.append(fmt_duration(elapsed) + self._eta(elapsed, done, epochs))
         return " | ".join(parts)
 
-    def _eta(self, elapsed: float, done: int) -> str:
+    def _epochs(self) -> list[dict]:
+        """The running network trials' epochs, as they last wrote them (a minute at most ago)."""
+        if self.epochs_dir is None:
+            return []
+        found = []
+        for trial_id in sorted(self.running):
+            try:
+                state = json.loads((self.epochs_dir / f"{trial_id}.json").read_text())
+            except (OSError, ValueError):
+                continue
+            if time.time() - state.get("at", 0) < 60:
+                found.append(state)
+        return found
+
+    def estimate(self, epochs: list[dict]) -> str | None:
+        """Once, after a network's first batches: what an epoch and a whole trial take here."""
+        if self.estimated or not epochs:
+            return None
+        self.estimated = True
+        e = epochs[0]
+        epoch = epoch_seconds(e)
+        where = "this GPU" if self.on_gpu else "this machine's CPU"
+        line = (f"[{self.family}] on {where} an epoch takes about {fmt_duration(epoch)} ({e['faces_per_second']:.0f} faces/s); "
+                f"a trial of {e['epochs']} epochs about {fmt_duration(epoch * e['epochs'])}")
+        if not self.on_gpu and self.family != "cnn":
+            line += "; cheaper: --fix input_size=96, the cnn family, or a GPU"
+        return line
+
+    def _eta(self, elapsed: float, done: int, epochs: list[dict]) -> str:
         if self.time_budget_s is not None and elapsed >= self.time_budget_s:
             return f", time budget spent: finishing {len(self.running)} running" if self.running else ""
         if self.total is None:  # auto: the trials go on until the budget is spent
             return f", {fmt_duration(self.time_budget_s - elapsed)} of the budget left" if self.time_budget_s else ""
-        if not done:
+        # the running networks' epochs left at their pace, and the trials not yet ended at the pace so far
+        running = max((e["epoch_seconds_left"] + (e["epochs"] - e["epoch"]) * epoch_seconds(e) for e in epochs), default=0.0)
+        if not done and not running:
             return ""
-        left = elapsed / done * (self.total - done)
+        left = max(running, elapsed / done * (self.total - done) if done else 0.0)
         if self.time_budget_s is not None:
             left = min(left, self.time_budget_s - elapsed)
         return f", ~{fmt_duration(left)} left"
@@ -100,6 +146,9 @@ class Progress(Callback):
             return
         self.last_shown = now
         text = self.line()
+        note = self.estimate(self._epochs())
+        if note:
+            self.stream.write(("\r\x1b[2K" if self.live else "") + note + "\n")
         if self.live:
             width = 160
             self.stream.write("\r\x1b[2K" + text[:width])

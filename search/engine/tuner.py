@@ -174,6 +174,8 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     if s.budget is not None and s.budget.deadline is not None:
         # what a trial checks itself: a network within its epoch, and its cosine's end
         settings["deadline"] = s.budget.unit_deadline()
+    if family.is_network:  # where its epochs' progress goes, for the driver's display
+        settings["progress_dir"] = str(progress_dir(s))
     if s.gpus_per_trial:
         resources = {"cpu": s.cpus_per_trial, "gpu": s.gpus_per_trial}
     elif family.is_network:  # a network's first epochs say little: its first points are trials like any other
@@ -187,6 +189,11 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
         settings["first_point_seconds"] = (float("inf") if s.probe_first else
                                            full_fit_seconds(family.name, len(splits.index["train"]), node_cpus()))
     return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
+
+
+def progress_dir(s: SearchSettings) -> Path:
+    """Where network trials write how far their epoch is (read by ``progress.Progress``)."""
+    return (Path(s.results_dir) / s.name / ".progress").resolve()
 
 
 def first_points(family: Family, s: SearchSettings) -> list[dict]:

@@ -22,6 +22,7 @@ import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Protocol
 
 from trainables.errors import FerSearchError
 
@@ -76,6 +77,22 @@ class TrialModel:
     def discard(self) -> None:
         if self.file is not None:
             shutil.rmtree(self.file.parent, ignore_errors=True)
+
+
+class ModelFormat(Protocol):
+    """A way a family's model is stored (``Family.model_format`` names one in ``FORMATS``)."""
+
+    suffix: str
+
+    def from_trial(self, result) -> TrialModel | None: ...  # the model a trial's checkpoint holds
+
+    def remove_from_trials(self, results) -> None: ...  # what the trials need no more once the best is exported
+
+    def save(self, trial_model: TrialModel, path: Path) -> None: ...
+
+    def load(self, path: Path): ...  # only ours: a FerSearchError for anything else
+
+    def log(self, model, example, register: str | None): ...  # to MLflow, in its flavour
 
 
 class SkopsFormat:
@@ -219,7 +236,7 @@ def as_float32(model, config: dict, file: Path):
     return deep.KerasClassifier(exported)
 
 
-FORMATS = {"skops": SkopsFormat(), "keras": KerasFormat()}
+FORMATS: dict[str, ModelFormat] = {"skops": SkopsFormat(), "keras": KerasFormat()}
 
 
 def sha256_of(path: Path) -> str:

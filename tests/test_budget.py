@@ -1,0 +1,87 @@
+"""A time budget, unit by unit, as plain functions and the scheduler that applies them: the
+cases where AutoGluon, FLAML and auto-sklearn overrun their limits (a fit started near
+the deadline, a refit after it, an epoch that runs past it)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from search.engine.budget import Budget
+from trainables import units
+
+
+def test_a_fit_grows_as_its_rungs_measured_it_at_least_as_its_family_does():
+    # the svm defaults on the real FER2013: 3.9 s on 2,871 faces, 15.4 s on 8,613 (x3.9: exponent 1.24)
+    assert units.growth_exponent([2871, 8613], [3.95, 15.43], default=1.0) == pytest.approx(1.24, abs=0.01)
+    assert units.growth_exponent([2871, 8613], [3.95, 15.43], default=1.5) == 1.5  # never below the family's
+    assert units.growth_exponent([957], [1.6], default=1.5) == 1.5  # one fit says nothing of growth
+    assert units.growth_exponent([957, 2871], [0.1, 0.2], default=1.2) == 1.2  # too short to tell
+    predicted = units.next_rung_seconds([2871, 8613], [3.95, 15.43], 25838, 1.5)
+    assert predicted == pytest.approx(15.43 * (25838 / 8613) ** 1.5)  # measured: 74 s
+    assert units.next_rung_seconds([8613], [15.0], None) == 0.0  # the last rung: nothing next
+
+
+def test_the_cosine_ends_on_the_last_epoch_the_deadline_allows():
+    now = 1000.0
+    assert units.cosine_horizon(0, 30, None, None, now) == 30
+    assert units.cosine_horizon(0, 30, now + 3600, None, now) == 30  # nothing measured yet
+    assert units.cosine_horizon(5, 30, now + 1000, 100.0, now) == 15  # 10 more epochs fit
+    assert units.cosine_horizon(5, 30, now + 10_000, 100.0, now) == 30
+    assert units.cosine_horizon(5, 30, now + 50, 100.0, now) == 6  # at least the epoch in hand
+
+
+class Inner:
+    """A scheduler that lets every trial continue (as ASHA does for the best)."""
+
+    def on_trial_result(self, controller, trial, result):
+        return "CONTINUE"
+
+
+class Trial:
+    trial_id = "t1"
+
+
+def gate(deadline_in: float, pause=None):
+    from search.engine.deadline import UnitGate
+
+    budget = Budget(deadline=time.time() + deadline_in, faces={"val": 100, "test": 100}, fixed_seconds=10.0)
+    return UnitGate(Inner(), budget, "svm", pause), budget
+
+
+def test_a_unit_that_would_end_past_the_deadline_less_the_reserve_does_not_start():
+    g, budget = gate(deadline_in=100)
+    report = {"training_iteration": 2, "next_unit_seconds": 50.0, "predict_seconds": 1.0, "trial_id": "t1"}
+    assert g.on_trial_result(None, Trial(), report) == "CONTINUE"  # 55 s of work, 100 s left, a 10 + 8 s reserve
+    assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 80.0}) == "STOP"
+    # a bigger model to export at the end leaves less room
+    assert g.on_trial_result(None, Trial(), {**report, "model_mb": 200.0}) == "STOP"
+    assert budget.exports["svm"] > 40
+    assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 0.0}) == "CONTINUE"  # its last: it ends
+
+
+def test_auto_pauses_trials_at_their_unit_ends_and_starts_none_while_it_does():
+    pausing = {"now": False}
+    g, _ = gate(deadline_in=1000, pause=lambda: pausing["now"])
+    report = {"training_iteration": 1, "next_unit_seconds": 5.0}
+    assert g.on_trial_result(None, Trial(), report) == "CONTINUE"
+    pausing["now"] = True
+    assert g.on_trial_result(None, Trial(), report) == "PAUSE"
+    assert g.choose_trial_to_run(None) is None
+    import pickle
+
+    assert pickle.loads(pickle.dumps(g)).pause is None  # the pause rule stays in the process that set it
+
+
+def test_a_budget_learns_the_first_unit_of_a_family_and_the_end_it_must_keep():
+    budget = Budget(deadline=time.time() + 50, faces={"val": 50, "test": 50}, fixed_seconds=5.0)
+    assert budget.first_unit("cnn") == 0.0  # unknown: the first trial is how it is learned
+    for seconds in (40.0, 44.0, 60.0):
+        budget.observe("cnn", {"training_iteration": 1, "time_this_iter_s": seconds})
+    assert budget.first_unit("cnn") == 44.0
+    assert not budget.fits(budget.first_unit("cnn"))  # 44 s and a tenth more, 45 s before the reserve
+    assert budget.fits(38.0)
+    budget.observe("cnn", {"training_iteration": 3, "predict_seconds": 2.0, "trial_id": "a"})
+    budget.observe("cnn", {"training_iteration": 4, "predict_seconds": 1.0, "trial_id": "a"})  # its latest counts
+    assert budget.scoring_seconds("cnn") == pytest.approx(2.0)
