@@ -47,6 +47,10 @@ def test_auto_spends_one_budget_across_the_families_and_ends_with_the_best_model
 
     board = read_board(tiny.results)
     assert {"a-svm", "a-rf", "a-cnn"} <= set(board["search"])
+    report = run_cli("report", "--name", "a", *tiny.folders)
+    assert report.code == 0, report.err
+    page = (tiny.results / "a" / "report.html").read_text()
+    assert all(f"<h2>{h}</h2>" in page for h in ("Auto run a", "Decisions", "Search a-svm", "Search a-cnn"))
     c = MlflowClient(f"sqlite:///{tiny.results / 'mlflow.db'}")
     runs = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.kind` = 'search'")
     parent = next(r for r in runs if r.data.tags["fer_search.family"] == "auto")

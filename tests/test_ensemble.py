@@ -17,7 +17,7 @@ def two_models(exported_pair):
 
 
 def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_models, tmp_path):
-    from search.stores import ensembles, models
+    from search.stores import ensembles, loader, models
 
     result = run_cli("ensemble", "--models-dir", two_models)
     assert result.code == 0, result.err
@@ -46,7 +46,7 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
     [found] = json.loads((tmp_path / "faces.json").read_text())[str(face)]
     assert sum(found["probabilities"].values()) == pytest.approx(1.0)
 
-    ensemble = models.load(two_models / "ensemble.json")
+    ensemble = loader.load(two_models / "ensemble.json")
     faces = demo.generate(30, seed=7).images
     proba = ensemble.predict_proba(faces)
     assert proba.shape == (30, 7) and np.allclose(proba.sum(axis=1), 1.0)

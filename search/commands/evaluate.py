@@ -31,9 +31,9 @@ def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: 
 
     from ..engine import datasets
     from ..parallel import fast
-    from ..stores import models
+    from ..stores import loader, models
 
-    model = models.load(model_file, trust=trust)
+    model = loader.load(model_file, trust=trust)
     card = models.read_card(model_file) or {}
     card_data = card.get("data", {})
     if data_spec is None and card_data.get("source") and (card_data["source"].startswith("demo") or Path(card_data["source"]).exists()):

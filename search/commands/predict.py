@@ -35,12 +35,12 @@ def main(args) -> int:
 
     from .. import faces
     from ..stores.files import check_writable
-    from ..stores import models
+    from ..stores import loader, models
 
     for option, target in (("--json", args.json and args.json.parent), ("--annotate", args.annotate)):
         if target is not None:
             check_writable(option, target)
-    model = models.load(Path(args.model_file), trust=args.trust)
+    model = loader.load(Path(args.model_file), trust=args.trust)
     card = models.read_card(Path(args.model_file))
     files = faces.photo_files(args.paths)
     if not files:

@@ -26,17 +26,24 @@ def add_parser(sub) -> None:
 def main(args) -> int:
     from trainables.errors import FerSearchError
 
+    from ..stores import autos, experiments, leaderboard, report
     from ..stores.files import check_writable
-    from ..stores import experiments, leaderboard, report
 
     results_dir = Path(args.results_dir)
-    folders = experiments.searches(results_dir, args.name)
-    if not folders:
-        raise FerSearchError(f"{results_dir}: no search to report on", hint="run one first, e.g. python -m search svm")
-    out = args.out or (folders[0] / "report.html" if args.name else results_dir / "report.html")
+    sections = []
+    if args.name and autos.is_auto(results_dir / args.name):  # an auto run: its own account, then its families' searches
+        record = autos.read(results_dir / args.name)
+        sections = report.auto_sections(record)
+        folders = [results_dir / lane["search"] for lane in record.get("lanes", {}).values()
+                   if (results_dir / lane["search"] / experiments.SEARCH_FILE).exists()]
+        out = args.out or results_dir / args.name / "report.html"
+    else:
+        folders = experiments.searches(results_dir, args.name)
+        if not folders:
+            raise FerSearchError(f"{results_dir}: no search to report on", hint="run one first, e.g. python -m search svm")
+        out = args.out or (folders[0] / "report.html" if args.name else results_dir / "report.html")
     check_writable("--out", out.parent)
     board = leaderboard.read_file(results_dir)
-    sections = []
     for folder in folders:
         sections += search_sections(folder, board, args)
     title = f"fer-search: {args.name}" if args.name else f"fer-search: {len(folders)} search(es) in {results_dir}"
@@ -48,10 +55,8 @@ def main(args) -> int:
 
 
 def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
-    from trainables.errors import FerSearchError
-
     from .. import registry
-    from ..stores import experiments, models, report, tracking
+    from ..stores import experiments, report
 
     meta = experiments.read_meta(folder)
     name, family = meta["search"], registry.FAMILIES.get(meta["family"])
@@ -66,22 +71,33 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
              f"reported; command <code>{html.escape(str(tags.get('command')))}</code></p>")
     sections = [(f"Search {name}", about),
                 ("Leaderboard", report.table(rows) if len(rows) else report.note("no rows in the leaderboard yet")),
-                ("Best val accuracy by trial and over time", report.figures_html(report.progress_figures(trials), "progress"))]
+                ("Best val accuracy by trial and over time", report.figures_html(report.progress_figures(trials), "progress")),
+                ("Parameters (Optuna)", parameters_section(meta, family, trials))]
+    return sections if family is None else sections + model_sections(meta, family, args)
 
-    # Optuna's plots from the trials that reached full fidelity: a score on a twenty-seventh
-    # of train is no comparison with one on all of it
+
+def parameters_section(meta: dict, family, trials: list[dict]) -> str:
+    """Optuna's plots from the trials that reached full fidelity: a score on a twenty-seventh
+    of train is no comparison with one on all of it."""
+    from ..stores import report, tracking
+
     top = (meta.get("fidelity", {}).get("rungs") or [None])[-1]
     reached = [t for t in trials if top is None or t["fidelity"] is None or t["fidelity"] >= top - 1e-9]
     study_rows = reached if len(reached) >= 2 else trials
     figures = tracking.optuna_figures(family.space() if family else None, study_rows,
                                       plots=("param_importances", "parallel_coordinate"))
-    sections.append(("Parameters (Optuna)",
-                     (report.note("from every trial: fewer than two reached full fidelity") if study_rows is not reached else "")
-                     + (report.figures_html([report.png_of_figure(f) for _, f in figures], "Optuna")
-                        if figures else report.note("too few trials with varied parameters for Optuna's plots"))))
+    return ((report.note("from every trial: fewer than two reached full fidelity") if study_rows is not reached else "")
+            + (report.figures_html([report.png_of_figure(f) for _, f in figures], "Optuna")
+               if figures else report.note("too few trials with varied parameters for Optuna's plots")))
 
-    if family is None:
-        return sections
+
+def model_sections(meta: dict, family, args) -> list[tuple[str, str]]:
+    """The exported model on val (where it is this search's), and the data's class balance."""
+    from trainables.errors import FerSearchError
+
+    from ..stores import models, report
+
+    name, tags, sections = meta["search"], meta.get("tags", {}), []
     model_file = Path(args.models_dir) / f"{family.name}_best{models.FORMATS[family.model_format].suffix}"
     card = models.read_card(model_file) if model_file.exists() else None
     splits = None

@@ -278,15 +278,12 @@ def format_for(path: Path):
 
 
 def load(path: Path, trust: bool = False):
-    """The model at ``path`` (or the ensemble a manifest names); a FerSearchError when it is missing, not one of ours, or
-    (unless ``trust``) not the file its card describes."""
+    """The model at ``path``; a FerSearchError when it is missing, not one of ours, or
+    (unless ``trust``) not the file its card describes. (A model or an ensemble's
+    manifest alike: ``loader.load``.)"""
     path = Path(path)
     if not path.is_file():
         raise FerSearchError(f"{path}: no such model file")
-    from . import ensembles
-
-    if ensembles.is_manifest(path):  # an ensemble: its members are checked one by one
-        return ensembles.load(path, trust=trust)
     if path.suffix == ".json":
         raise FerSearchError(f"{path}: a model card or other JSON, not a model or an ensemble manifest",
                              hint=f"pass the model file the card describes, e.g. {path.with_suffix('.skops').name}")

@@ -143,3 +143,48 @@ def figures_html(images: list[str], alt: str) -> str:
 
 def note(text: str) -> str:
     return f"<p class=note>{html.escape(text)}</p>"
+
+
+def auto_sections(record: dict) -> list[tuple[str, str]]:
+    """An auto run's page: what it chose and why, each decision, each family's curve."""
+    import pandas as pd
+
+    final, lanes = record.get("final"), record.get("lanes", {})
+    runs = "; ".join(f"{r['started']}: {r['budget_seconds']:.0f} s" for r in record.get("runs", []))
+    about = f"<p>families {html.escape(', '.join(record.get('families', [])))}; runs (start: budget) {html.escape(runs)}</p>"
+    if final:
+        choice = final["choice"]
+        members = ", ".join(f"{m['family']} {m['weight']:.2f}" for m in final["members"])
+        about += (f"<p>final model: {html.escape(choice['method'])}{' + TTA' if final['tta'] else ''} of "
+                  f"{html.escape(members)}: val {final['metrics']['val']['accuracy']:.4f}, test "
+                  f"{final['metrics']['test']['accuracy'] or float('nan'):.4f} ({html.escape(str(final.get('file')))})</p>")
+    sections = [(f"Auto run {record['search']}", about)]
+    if final:
+        held = pd.DataFrame([{"variant / method": k, "held-out val accuracy": v} for k, v in final["choice"]["held_out_val"].items()])
+        sections.append(("Final choice: candidates, and each way judged on held-out halves of val",
+                         table(pd.DataFrame(final["choice"]["candidates"])) + table(held)))
+    decisions = pd.DataFrame(record.get("decisions", []))
+    sections.append(("Decisions", table(decisions) if len(decisions) else note("no decision yet")))
+    sections.append(("Each family's best val against its own time", figures_html([png_of_figure(curves_figure(lanes))], "curves")
+                     if any(v.get("improvements") for v in lanes.values()) else note("no family reported yet")))
+    return sections
+
+
+def curves_figure(lanes: dict):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for family, lane in lanes.items():
+        points = lane.get("improvements") or []
+        if points:
+            xs = [0.0, *[p[0] for p in points], lane.get("spent", points[-1][0])]
+            ys = [lane.get("start", 0.0), *[p[1] for p in points], points[-1][1]]
+            ax.step(xs, ys, where="post", label=f"{family} ({lane.get('state')})")
+    ax.set_xlabel("seconds of the family's own time")
+    ax.set_ylabel("best val accuracy")
+    ax.legend()
+    fig.tight_layout()
+    return fig
