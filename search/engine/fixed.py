@@ -64,7 +64,7 @@ def parse(family, assignments: list[str] | None) -> dict:
     if unknown:
         raise FerSearchError(f"--fix {unknown[0]}: the {family.name} space has no such parameter",
                              hint=f"its parameters: {', '.join(sorted(known))}")
-    conformed = warmstart.conform(space_module, {**space_module.DEFAULTS, **given})
+    conformed = warmstart.conform(space_module, {**space_module.DEFAULTS, **given}, fill=True)
     if conformed is None:
         raise FerSearchError(f"--fix {' '.join(f'{k}={v}' for k, v in given.items())}: not a value the {family.name} space "
                              "can take", hint=f"see spaces/{family.name}.py for each parameter's range")

@@ -174,7 +174,7 @@ def first_points(args, family, data, results_dir: Path, uri: str | None, held: d
             say(f"warm start: no finished {family.name} trial on this data in {results_dir} to start from")
     held_points = []
     for point in [*points, dict(family.space().DEFAULTS)]:
-        point = warmstart.conform(family.space(), {**point, **held}) if held else point
+        point = warmstart.conform(family.space(), {**point, **held}, fill=True) if held else point
         if point is not None and point not in held_points:
             held_points.append(point)
     return held_points

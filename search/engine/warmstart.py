@@ -23,18 +23,22 @@ class _Mismatch(Exception):
 
 
 class _Conform:
-    """A stand-in for an Optuna trial that answers each suggestion from ``params``."""
+    """A stand-in for an Optuna trial that answers each suggestion from ``params``; a name
+    ``params`` lacks is a mismatch, or with ``fill`` the middle of its range (its first
+    choice), as a known-good point takes a parameter that a held value brings into play."""
 
-    def __init__(self, params: dict):
-        self.params, self.config = params, {}
+    def __init__(self, params: dict, fill: bool = False):
+        self.params, self.config, self.fill = params, {}, fill
 
-    def _value(self, name):
+    def _value(self, name, middle=None):
         if name not in self.params:
+            if self.fill and middle is not None:
+                return middle
             raise _Mismatch(name)
         return self.params[name]
 
     def suggest_categorical(self, name, choices):
-        v = self._value(name)
+        v = self._value(name, choices[0])
         for c in choices:
             if c == v or str(c) == str(v) or _same_number(c, v):
                 self.config[name] = c
@@ -42,14 +46,14 @@ class _Conform:
         raise _Mismatch(name)
 
     def suggest_int(self, name, low, high, step=1, log=False):
-        v = _number(self._value(name))
+        v = _number(self._value(name, round(math.sqrt(low * high)) if log else (low + high) // 2))
         if v is None or v != int(v) or not low <= v <= high:
             raise _Mismatch(name)
         self.config[name] = int(v)
         return int(v)
 
     def suggest_float(self, name, low, high, *, step=None, log=False):
-        v = _number(self._value(name))
+        v = _number(self._value(name, math.sqrt(low * high) if log else (low + high) / 2))
         if v is None or not low <= v <= high:
             raise _Mismatch(name)
         self.config[name] = v
@@ -70,9 +74,10 @@ def _same_number(a, b) -> bool:
     return x is not None and y is not None and x == y
 
 
-def conform(space_module, params: dict) -> dict | None:
-    """``params`` as the space would propose them, or None where it cannot."""
-    trial = _Conform(params)
+def conform(space_module, params: dict, fill: bool = False) -> dict | None:
+    """``params`` as the space would propose them, or None where it cannot (``fill``: the
+    parameters it lacks in the middle of their range)."""
+    trial = _Conform(params, fill)
     try:
         space_module.space(trial)
     except _Mismatch:

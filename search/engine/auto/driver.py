@@ -140,8 +140,14 @@ def prepare(args, say) -> Auto:
     budget.extra_reserve = auto.final_reserve
     say(f"auto {name}: {', '.join(lanes)} on {data.source} (train {len(splits.index['train'])}, val {faces['val']}, "
         f"test {faces['test']}), {fmt_duration(args.time_budget)} from start to exit")
+    said = set()  # each family's search says what it found of the data: once is enough
+
+    def once(text: str) -> None:
+        if not text.startswith("data: ") or text not in said:
+            said.add(text)
+            say(text)
     for lane in lanes.values():
-        lane.prepare(say)
+        lane.prepare(once)
         lane.search.budget = budget
     auto.save()
     return auto
