@@ -20,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from .common import ROOT, Context, figure
+from .common import Context, figure
 
 FULL_BUDGET, QUICK_BUDGET = 7200, 180
 # The hand-made route: the svm gets this share of the time (15 of 120 minutes, as measured

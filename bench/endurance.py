@@ -157,9 +157,9 @@ def _peer_main(family: str, data: str, trials: int) -> None:
         splits = _splits(data, cache)
         train, val = splits.index["train"], splits.index["val"]
         if f.is_network:
-            from trainables import deep, networks
+            from trainables import backend, deep, networks
 
-            deep.configure_tensorflow(2)
+            backend.configure(2)
             x, y, x_val = splits.x("train")[..., None], splits.y("train").astype(np.int32), splits.x("val")[..., None]
 
             def objective(trial):

@@ -36,11 +36,11 @@ def bare(config: dict, data: str, limit: int, epochs: int, threads: int, precisi
     import keras
     import numpy as np
 
-    from trainables import deep, networks
+    from trainables import backend, deep, networks
 
-    deep.configure_tensorflow(threads, precision)
+    backend.configure(threads, precision)
     s = splits(data, limit)
-    model = networks.build(config)
+    model = backend.jit_whole_step(networks.build(config))
     deep.compile_for_phase(model, config, 0)
     x, y = s.x("train")[..., None], keras.utils.to_categorical(s.y("train").astype(np.int32), 7)
     times = []
@@ -75,9 +75,9 @@ def trainable(config: dict, data: str, limit: int, epochs: int, threads: int,
 
 
 def on_gpu() -> bool:
-    import tensorflow as tf
+    from trainables import backend
 
-    return bool(tf.config.list_physical_devices("GPU"))
+    return backend.gpus() > 0
 
 
 def run(ctx: Context) -> dict:

@@ -61,13 +61,27 @@ def test_a_unit_that_would_end_past_the_deadline_less_the_reserve_does_not_start
     assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 0.0}) == "CONTINUE"  # its last: it ends
 
 
-def test_auto_pauses_trials_at_their_unit_ends_and_starts_none_while_it_does():
-    pausing = {"now": False}
-    g, _ = gate(deadline_in=1000, pause=lambda: pausing["now"])
-    report = {"training_iteration": 1, "next_unit_seconds": 5.0}
-    assert g.on_trial_result(None, Trial(), report) == "CONTINUE"
-    pausing["now"] = True
-    assert g.on_trial_result(None, Trial(), report) == "PAUSE"
+class Rule:
+    """auto's pause rule: it decides to pause when told of a report with ``decide_at``."""
+
+    def __init__(self, decide_at: int):
+        self.decide_at, self.pausing, self.seen = decide_at, False, []
+
+    def now(self):
+        return self.pausing
+
+    def observe(self, trial_id, result):
+        self.seen.append(result["training_iteration"])
+        self.pausing = self.pausing or result["training_iteration"] >= self.decide_at
+
+
+def test_auto_pauses_a_trial_at_the_very_report_it_decides_on_and_starts_none_while_it_does():
+    rule = Rule(decide_at=2)
+    g, _ = gate(deadline_in=1000, pause=rule)
+    assert g.on_trial_result(None, Trial(), {"training_iteration": 1, "next_unit_seconds": 5.0}) == "CONTINUE"
+    # the decision made on the second report pauses the trial there, not a unit later
+    assert g.on_trial_result(None, Trial(), {"training_iteration": 2, "next_unit_seconds": 5.0}) == "PAUSE"
+    assert rule.seen == [1, 2]
     assert g.choose_trial_to_run(None) is None
     import pickle
 

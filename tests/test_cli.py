@@ -5,7 +5,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,18 +16,16 @@ def python(*args, cwd=None, timeout=60):
     return subprocess.run([sys.executable, *args], cwd=cwd or os.getcwd(), env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_help_is_fast_and_imports_nothing_heavy():
+def test_help_imports_nothing_heavy():
     code = ("import sys, runpy, contextlib, io\n"
             "sys.argv = ['search', '--help']\n"
             "with contextlib.redirect_stdout(io.StringIO()):\n"
             "    try: runpy.run_module('search', run_name='__main__')\n"
             "    except SystemExit: pass\n"
             "print(' '.join(m for m in ('ray', 'sklearn', 'tensorflow', 'numpy', 'pandas', 'cv2', 'mlflow') if m in sys.modules))")
-    started = time.perf_counter()
-    proc = python("-c", code)
+    proc = python("-c", code)  # its time is bench's to measure; what it imports is the contract
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == ""
-    assert time.perf_counter() - started < 10  # about 0.1 s here; a heavy import costs seconds
 
 
 def test_no_arguments_lists_the_families():

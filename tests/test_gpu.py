@@ -19,10 +19,10 @@ pytestmark = [pytest.mark.gpu, pytest.mark.skipif(shutil.which("nvidia-smi") is 
 
 @pytest.fixture(scope="module", autouse=True)
 def gpu():
-    import tensorflow as tf
+    from trainables import backend
 
-    if not tf.config.list_physical_devices("GPU"):
-        pytest.skip("TensorFlow sees no GPU (a CPU-only build, or no CUDA libraries)")
+    if not backend.gpus():
+        pytest.skip(f"Keras's backend ({backend.current()}) sees no GPU (a CPU-only build, or no CUDA libraries)")
 
 
 def trial_reports(results, name) -> list[pd.DataFrame]:

@@ -84,7 +84,7 @@ def test_a_onedal_trained_export_reloads_safely_and_predicts_exactly_as_the_tria
     models.save(models.TrialModel(exported), path, {"family": "svm", "config": config})
     np.save(tmp_path / "faces.npy", images)
     code = ("import sys, numpy as np; from search.stores import models; "
-            f"m = models.load(sys.argv[1]); np.save(sys.argv[2], m.predict(np.load(sys.argv[3])))")
+            "m = models.load(sys.argv[1]); np.save(sys.argv[2], m.predict(np.load(sys.argv[3])))")
     subprocess.run([sys.executable, "-c", code, str(path), str(tmp_path / "pred.npy"), str(tmp_path / "faces.npy")],
                    cwd=ROOT, check=True, capture_output=True)
     assert np.array_equal(np.load(tmp_path / "pred.npy"), trial_pred)

@@ -196,10 +196,9 @@ def test_sync_is_idempotent(ray_local, tiny):
 
 
 def test_unreachable_server_at_start_stops_before_any_work(tiny):
-    started = time.time()
     result = run_cli("svm", "--data", TINY_DEMO, "--tracking-uri", f"http://127.0.0.1:{free_port()}",
                      *tiny.folders)
-    assert result.code == 2 and time.time() - started < 60
+    assert result.code == 2
     assert result.err.startswith("python -m search: error: MLflow at http://127.0.0.1:") and "unreachable" in result.err
     assert not list(tiny.results.glob("*/")) and not list(tiny.models.glob("*"))  # the folders checked, nothing in them
 

@@ -21,7 +21,10 @@ class UnitGate(TrialScheduler):
     def __init__(self, inner: TrialScheduler, budget, family: str, pause=None):
         super().__init__()
         self.inner, self.budget, self.family = inner, budget, family
-        self.pause = pause  # a function () -> bool: pause the trials now (None: never)
+        # auto's: pause.now() -> whether to pause the trials now; pause.observe(trial_id,
+        # result), told of each report first, so that a decision it makes (a probe's first
+        # epoch in, say) pauses that very trial at that report, not an epoch later
+        self.pause = pause
 
     # Ray Tune pickles its scheduler with the Tuner; the pause rule is the process's own,
     # and set again when the search is restored (tuner.restore_tuner).
@@ -29,11 +32,13 @@ class UnitGate(TrialScheduler):
         return {**self.__dict__, "pause": None}
 
     def pausing(self) -> bool:
-        return bool(self.pause and self.pause())
+        return bool(self.pause and self.pause.now())
 
     # -- what is decided here
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:
         self.budget.observe(self.family, result)
+        if self.pause:
+            self.pause.observe(trial.trial_id, result)
         action = self.inner.on_trial_result(tune_controller, trial, result)
         if action != TrialScheduler.CONTINUE:
             return action

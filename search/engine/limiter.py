@@ -22,7 +22,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
         return {**self.__dict__, "pause": None}
 
     def suggest(self, trial_id: str):
-        if self.pause and self.pause():
+        if self.pause and self.pause.now():
             return None
         if self.budget.deadline is not None and not self.budget.fits(self.budget.first_unit(self.family)):
             return Searcher.FINISHED

@@ -122,6 +122,9 @@ class Progress(Callback):
         where = "this GPU" if self.on_gpu else "this machine's CPU"
         line = (f"[{self.family}] on {where} an epoch takes about {fmt_duration(epoch)} ({e['faces_per_second']:.0f} faces/s); "
                 f"a trial of {e['epochs']} epochs about {fmt_duration(epoch * e['epochs'])}")
+        left = None if self.time_budget_s is None else self.time_budget_s - (time.monotonic() - self.started)
+        if left is not None and epoch * e["epochs"] > left:
+            line += f" (the time budget allows about {max(int(left // epoch), 0)})"
         if not self.on_gpu and self.family != "cnn":
             line += "; cheaper: --fix input_size=96, the cnn family, or a GPU"
         return line

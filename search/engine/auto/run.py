@@ -125,20 +125,30 @@ class Slices:
         self.pausing, self.next_choice = True, choice
 
 
+class PauseRule:
+    """What a family's scheduler and searcher ask while its slice runs (``deadline.UnitGate``):
+    whether to pause now, after telling the slices of each report first."""
+
+    def __init__(self, slices: Slices):
+        self.slices = slices
+
+    def now(self) -> bool:
+        return self.slices.pausing
+
+    def observe(self, trial_id: str, result: dict) -> None:
+        self.slices.on_result(trial_id, result)
+
+
 class SliceWatch(Callback):
-    """Feeds one family's reports to the slices, and ends the slice once its trials are
-    paused. Ray Tune pickles callbacks with its Tuner: this one is the process's own and
-    is set again at every restore."""
+    """Ends a family's slice once its trials are paused, and keeps count of the trials
+    that ended. Ray Tune pickles callbacks with its Tuner: this one is the process's own
+    and is set again at every restore."""
 
     def __init__(self, slices: Slices, lane):
         self.slices, self.lane = slices, lane
 
     def __getstate__(self):
         return {"slices": None, "lane": None}
-
-    def on_trial_result(self, iteration, trials, trial, result, **info):
-        if self.slices is not None:
-            self.slices.on_result(trial.trial_id, result)
 
     def on_trial_complete(self, iteration, trials, trial, **info):
         if self.lane is not None:
@@ -158,7 +168,7 @@ def loop(slices: Slices) -> None:
     choice = slices.decide()
     while choice is not None:
         lane = slices.lanes[choice.family]
-        lane.search.pause = lambda: slices.pausing
+        lane.search.pause = PauseRule(slices)
         lane.search.watchers = [SliceWatch(slices, lane)]
         slices.start(lane, choice)
         try:
