@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         args.argv = argv  # recorded in model cards: the command that reproduces a search
         args.started = started
+        environment.use_backend(getattr(args, "backend", None))  # before anything imports Keras
         with environment.native_chatter_filtered(enabled=not verbose), stopping.installed():
             return args.main(args)
     except FerSearchError as e:

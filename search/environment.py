@@ -59,13 +59,36 @@ QUIET = {
 # where TensorFlow is imported: in the trials). A local Ray's workers inherit this
 # process's environment; a cluster's are started by each node's raylet, in that node's
 # environment, so a search that joins a cluster sends these in its job's runtime_env.
-READ_BY_WORKERS = ("TF_CPP_MIN_LOG_LEVEL",)
+READ_BY_WORKERS = ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND", "XLA_PYTHON_CLIENT_PREALLOCATE")
 
 
 def configure(verbose: bool = False, joins_cluster: bool = False) -> None:
     """Set what the libraries read at import; a variable the user set is kept."""
     for name, value in {**SETTINGS, **({} if joins_cluster else LOCAL_RAY), **({} if verbose else QUIET)}.items():
         os.environ.setdefault(name, value)
+
+
+def use_backend(name: str | None) -> None:
+    """Keras's backend for this process and its workers (``--backend``; else the user's
+    KERAS_BACKEND, else TensorFlow). Keras reads it once, at import: a process that has
+    Keras loaded already keeps its backend, and asking for another is refused. Under JAX
+    a trial takes GPU memory as it needs it (XLA's default takes 75% of the GPU at once,
+    and trials share GPUs)."""
+    from trainables.errors import FerSearchError
+
+    if name is None:
+        return
+    keras = sys.modules.get("keras")
+    if keras is not None and keras.backend.backend() != name:
+        raise FerSearchError(f"--backend {name}: Keras is loaded with {keras.backend.backend()} in this process already",
+                             hint=f"run the command in a fresh process, or set KERAS_BACKEND={name} before it starts")
+    if name == "jax":
+        import importlib.util
+
+        if importlib.util.find_spec("jax") is None:
+            raise FerSearchError("--backend jax: JAX is not installed", hint="pip install -e '.[jax]'")
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    os.environ["KERAS_BACKEND"] = name
 
 
 def for_workers() -> dict:

@@ -2,6 +2,10 @@
 
 One place shrinks everything for tests (in the manner of lightning-hydra-template): the
 demo size, trial counts and output folders all come from here.
+
+The map: ``search/`` and ``trainables/`` hold the tests of those rooms' functions (the
+fast path, ``-m "not slow"``, a few minutes); ``e2e/`` the end-to-end runs of the CLI,
+each marked ``slow`` here; ``fakes/`` the trainables that fail on purpose.
 """
 
 from __future__ import annotations
@@ -36,6 +40,13 @@ os.environ["DO_NOT_TRACK"] = "1"
 needs_real_data = pytest.mark.skipif(not REAL_ZIP.exists(), reason=f"real FER2013 not found at {REAL_ZIP}")
 
 EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out."""
+    for item in items:
+        if "e2e" in Path(str(item.fspath)).parts:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(autouse=True)

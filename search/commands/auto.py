@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from trainables.precision import PRECISIONS
 
-from .options import add_data_options, add_results_dir, add_tracking_options, duration, non_negative_float, positive_int
+from .options import (
+    add_data_options,
+    add_results_dir,
+    add_tracking_options,
+    duration,
+    non_negative_float,
+    positive_int,
+)
+from .search import add_backend_option
 
 SUMMARY = "spend one time budget across the families: auto [--time-budget 2h] [--families svm,rf,cnn]"
 DEFAULT_BUDGET = "1h"
@@ -35,6 +43,7 @@ def add_parser(sub) -> None:
     p.add_argument("--max-epochs", type=positive_int, default=NETWORK_EPOCHS, metavar="N",
                    help=f"the most epochs a network trial trains; the budget usually ends it sooner (default: {NETWORK_EPOCHS})")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="the networks' Keras dtype policy (default: auto)")
+    add_backend_option(p)
     p.add_argument("--weights", default="imagenet", metavar="W",
                    help="the ResNets' start: imagenet (Keras' cache), none, or a file (default: imagenet)")
     p.add_argument("--gpus-per-trial", type=non_negative_float, default=None, metavar="N",

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import argparse
 
+from trainables.backend import BACKENDS
 from trainables.precision import PRECISIONS
 
 from .. import registry
-from .options import (add_data_options, add_results_dir, add_tracking_options, duration, non_negative_float, positive_float,
-                      positive_int)
+from .options import (
+    add_data_options,
+    add_results_dir,
+    add_tracking_options,
+    duration,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 
 SUMMARY = "search one model family (see families above)"
 
@@ -70,9 +78,16 @@ def add_network_options(p, family: registry.Family) -> None:
     p.add_argument("--weights", default="imagenet" if family.pretrained else "none", metavar="W",
                    help=f"imagenet (Keras' cache, downloaded once: {family.weights_file}), none (from scratch) "
                         "or a weights file (default: imagenet)" if family.pretrained else argparse.SUPPRESS)
+    add_backend_option(p)
     p.add_argument("--precision", choices=PRECISIONS, default="auto",
                    help="the Keras dtype policy: auto is mixed_float16 on a GPU, mixed_bfloat16 on a CPU with "
                         "AVX512-BF16 or AMX (about 1.3x faster there), else float32 (default: auto)")
+
+
+def add_backend_option(p) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default=None,
+                   help="Keras's backend for the networks: tensorflow (installed), or jax (pip install -e '.[jax]'); "
+                        "default: $KERAS_BACKEND, else tensorflow")
 
 
 def main(args) -> int:

@@ -269,6 +269,8 @@ def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool)
             argv.append("--" + flag.replace("_", "-"))
     if family.is_network:
         argv += ["--max-epochs", str(args.max_epochs), "--precision", args.precision]
+        if args.backend:
+            argv += ["--backend", args.backend]
         if not gpus:  # on a CPU a network trial takes every core: the families take turns
             argv += ["--cpus-per-trial", str(max(1, int(cpus)))]
         if family.pretrained:

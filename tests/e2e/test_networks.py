@@ -136,12 +136,12 @@ def assert_exported_in_float32(model, tmp_path):
 
 @pytest.fixture
 def network_with(test_family, monkeypatch):
-    """``network_with(trainable)``: a cnn family whose trials run ``tests.deep_trainables.<trainable>``."""
-    import tests.deep_trainables as module
+    """``network_with(trainable)``: a cnn family whose trials run ``tests.fakes.deep_trainables.<trainable>``."""
+    import tests.fakes.deep_trainables as module
 
     def register(trainable):
         monkeypatch.setattr(module, "train", getattr(module, trainable), raising=False)
-        return test_family("netx", "spaces.cnn", "tests.deep_trainables", registry.NETWORK)
+        return test_family("netx", "spaces.cnn", "tests.fakes.deep_trainables", registry.NETWORK)
 
     return register
 

@@ -80,7 +80,7 @@ def runs_of(c, search):
 @pytest.fixture
 def flaky_family(test_family):
     """svm whose first trial (the space's defaults) fails: a failure inside a real search."""
-    return test_family("flaky", "spaces.svm", "tests.failing_trainable")
+    return test_family("flaky", "spaces.svm", "tests.fakes.failing_trainable")
 
 
 def test_a_search_lands_in_the_tracking_server(ray_local, server, tiny, flaky_family):

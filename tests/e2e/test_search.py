@@ -20,7 +20,7 @@ def search(family, tiny, *extra):
 
 def test_a_failing_trial_does_not_take_the_search_down(ray_local, tiny, test_family):
     # its first trial raises; another one's worker is killed by SIGKILL, again on its retry
-    flaky = test_family("flaky", "spaces.svm", "tests.failing_trainable")
+    flaky = test_family("flaky", "spaces.svm", "tests.fakes.failing_trainable")
     result = search(flaky, tiny, "--name", "with-failures")
     assert result.code == 0, result.err
     board = read_board(tiny.results)

@@ -124,7 +124,7 @@ def test_resume_refuses_what_would_change_the_search_and_says_when_there_is_noth
 
 
 def test_retry_failed_runs_the_failed_trials_again_and_optuna_learns_their_results(ray_local, tiny, test_family, tmp_path):
-    family = test_family("fails_until_fixed", "spaces.svm", "tests.failing_until_fixed")
+    family = test_family("fails_until_fixed", "spaces.svm", "tests.fakes.failing_until_fixed")
     cache = tmp_path / "cache"
     cache.mkdir()
     (cache / "broken").touch()

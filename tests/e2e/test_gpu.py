@@ -11,7 +11,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from tests.test_networks import assert_exported_in_float32
+from tests.e2e.test_networks import assert_exported_in_float32
 
 # nvidia-smi first: importing TensorFlow to find no GPU would cost every CPU run seconds
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(shutil.which("nvidia-smi") is None, reason="no NVIDIA GPU here")]
