@@ -21,6 +21,7 @@ import numpy as np
 # candidates, weights in steps of 1/ROUNDS are fine enough (AutoGluon's default is 25).
 ROUNDS = 25
 METHODS = ("single", "greedy", "weights")  # simplest first: ties go to the first
+MIN_WEIGHT = 0.005
 
 
 def accuracy(proba: np.ndarray, y: np.ndarray) -> float:
@@ -91,6 +92,12 @@ def held_out(fitter, probas: np.ndarray, y: np.ndarray, seed: int) -> float:
     return float(np.mean(scores))
 
 
+def trimmed(weights: np.ndarray, least: float = MIN_WEIGHT) -> np.ndarray:
+    """The weights less those below ``least`` (a member that gets nothing is no member), summing to 1."""
+    kept = np.where(weights >= least, weights, 0.0)
+    return kept / kept.sum() if kept.sum() > 0 else weights
+
+
 @dataclass
 class Chosen:
     method: str  # single | greedy | weights
@@ -109,7 +116,7 @@ def choose(variants: dict[str, np.ndarray], y: np.ndarray, seed: int = 0) -> Cho
     table = {(v, m): held_out(FITTERS[m], p, y, seed) for v, p in variants.items() for m in METHODS}
     order = {key: i for i, key in enumerate((v, m) for v in variants for m in METHODS)}
     variant, method = max(table, key=lambda key: (table[key], -order[key]))
-    weights = FITTERS[method](variants[variant], y)
+    weights = trimmed(FITTERS[method](variants[variant], y))
     val = accuracy(blend(variants[variant], weights), y)
     # the best member on val, with or without TTA
     members = {v: single(p, y) for v, p in variants.items()}

@@ -60,8 +60,19 @@ def test_eci_is_flamls_for_a_leader_and_a_trailer():
     # the longer of the time between its last two improvements (30 s) and since the last (60 s)
     assert allocator.eci(leader, 0.60) == pytest.approx(60.0)
     trailer = Curve(start=0.25, improvements=[(10.0, 0.40), (20.0, 0.45)], spent=30.0)
-    # it trails by 0.15, rising 0.05 in the 20 s since its improvement before last: 2 * 0.15 / 0.0025 = 120 s
-    assert allocator.eci(trailer, 0.60) == pytest.approx(120.0)
+    assert allocator.eci(trailer, 0.60) == pytest.approx(10.0)  # trailing costs it nothing (FLAML's ensemble mode)
+    # FLAML's single-model rule: it trails by 0.15, rising 0.05 in the 20 s since its
+    # improvement before last: 2 * 0.15 / 0.0025 = 120 s
+    assert allocator.eci(trailer, 0.60, gap_term=True) == pytest.approx(120.0)
+
+
+def test_a_slow_starting_network_that_keeps_rising_gets_time_beside_a_plateaued_leader():
+    """The real data's case: the svm at 0.60 at once and flat, the cnn 0.39 after its first
+    epochs (6 minutes each) and rising by a few points an epoch."""
+    families = {"svm": lambda t: 0.60 if t >= 150 else 0.45, "cnn": rising(0.64, 2400)}
+    spent, curves, dropped, order = simulate(families, budget=7200, unit={"svm": 150.0, "cnn": 360.0})
+    assert spent["cnn"] > 0.75 * sum(spent.values())
+    assert curves["cnn"].best > 0.60
 
 
 def test_a_family_that_plateaus_gets_less_time_than_one_that_keeps_rising():

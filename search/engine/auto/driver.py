@@ -327,7 +327,8 @@ def conclude(auto: Auto) -> int:
         first = next(iter(outcomes))
         phases.write_leaderboard(auto.lanes[first].search, [r for o in outcomes.values() for r in o.rows])
     exported = [(name, Path(o.card["model_file"])) for name, o in outcomes.items() if o.card is not None]
-    manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta,
+    # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
+    manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
                             lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * 1.2,
                             say) if exported else None
     path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
