@@ -53,6 +53,7 @@ class Search:
     pause: object = None  # auto: () -> bool, pause this family's trials at their unit ends now
     parent_run: str | None = None  # auto: its MLflow run, above this search's
     watchers: list = field(default_factory=list)  # more Ray Tune callbacks (auto's)
+    tracked: bool = False  # its MLflow run started in this process (auto starts it again each slice)
 
     @property
     def folder(self) -> Path:
@@ -142,7 +143,9 @@ def start_tracking(search: Search) -> None:
     if search.tracking_uri:
         search.tracker = tracking.Tracker(search.tracking_uri, search.meta["experiment"], search.name, search.family.name,
                                           search.data.fingerprint, search.results_dir, search.say)
-        search.tracker.start_search(search.meta["tags"], search.family.space(), parent=search.parent_run)
+        search.tracker.start_search(search.meta["tags"], search.family.space(), parent=search.parent_run,
+                                    resuming=search.resumed and not search.tracked)
+        search.tracked = True
         search.say(f"tracking: {search.tracking_uri}, experiment {search.meta['experiment']}")
 
 

@@ -110,6 +110,11 @@ def test_a_killed_search_resumes(tmp_path, ray_local):
     proc.communicate(timeout=60)
     resumed = run_cli("svm", "--resume", "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models")
     check_resumed(tmp_path, resumed)
+    from mlflow import MlflowClient
+
+    c = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
+    [parent] = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.kind` = 'search'")
+    assert "ended without concluding" in parent.data.tags["fer_search.killed"]  # left RUNNING by the kill: said so
 
 
 def test_resume_refuses_what_would_change_the_search_and_says_when_there_is_nothing(tiny, ray_local):
