@@ -29,12 +29,6 @@ LOCAL_RAY = {
 }
 SETTINGS = {
     "RAY_USAGE_STATS_ENABLED": "0",
-    # Ray Tune: save the experiment's state (trials, Optuna's study) at every step rather
-    # than every 10 s, so a search killed outright (SIGKILL, a lost machine) resumes
-    # without running again a trial that had finished (a few KB per save). Measured on
-    # 2 cores: 24 one-second trials through our engine took 19.65 s, against 19.56 s with
-    # Ray's default ("auto"); medians of 3, interleaved.
-    "TUNE_GLOBAL_CHECKPOINT_S": "0",
     # Ray: the first worker log line the driver prints (a dead worker's, say) otherwise
     # replaces builtins.print with tqdm_ray's (we show no tqdm bars). Functions that hold
     # the original print (a ``say=print`` default) then no longer pickle, and Ray Tune
@@ -53,6 +47,24 @@ QUIET = {
     # legacy reporter at verbose=0 is silent, and our Progress display takes its place.
     "RAY_AIR_NEW_OUTPUT": "0",
 }
+
+
+# Ray Tune saves the experiment's state (trials, Optuna's study) every this many seconds,
+# read when a fit starts (``experiment_state_period``). A classical search saves at every
+# step, so that one killed outright (SIGKILL, a lost machine) resumes without running
+# again a trial that had finished: measured on 2 cores, 24 one-second trials through our
+# engine took 19.65 s, against 19.56 s with Ray's default ("auto"). But Ray Tune's loop
+# steps all the time while a network trains an epoch, and saving at every step took half
+# a core beside a cnn's 6-minute epochs (py-spy: the searcher's state pickled and copied
+# again and again); a network search saves every 10 s (an epoch that ended in the last 10 s
+# before a kill runs again). A value the user set wins.
+STATE_EVERY_STEP, STATE_NETWORK_S = "0", "10"
+USER_STATE_PERIOD = os.environ.get("TUNE_GLOBAL_CHECKPOINT_S")
+
+
+def experiment_state_period(network: bool) -> None:
+    """Before a fit: how often Ray Tune saves this search's experiment state (see above)."""
+    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = USER_STATE_PERIOD or (STATE_NETWORK_S if network else STATE_EVERY_STEP)
 
 
 # Of the above, what Ray's worker processes read themselves (TensorFlow's log level is read

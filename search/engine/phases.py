@@ -264,6 +264,9 @@ def fit(search: Search, tuner):
     experiment's state) and the search concludes with what it has; a second stops at once."""
     from .tuner import InterruptWatch
 
+    from .. import environment
+
+    environment.experiment_state_period(search.family.is_network)
     started = time.monotonic()
     signals = stopping.CURRENT
     with InterruptWatch(search.args.verbose) as watch, warnings.catch_warnings():
