@@ -17,42 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from . import backend
 from .data import Splits
 from .labels import NUM_CLASSES
-from .precision import precision_policy
 from .units import cosine_horizon, fits
 
 CHECKPOINT_MODEL = "model.keras"
 EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last epoch's seconds
-
-
-def configure_tensorflow(threads: int, precision: str = "auto") -> str:
-    """TensorFlow's thread pools to the trial's CPU share (so side-by-side trials do not
-    fight over cores); on GPU, memory growth (several trials per GPU); the dtype policy.
-    Returns the policy's name."""
-    import keras
-    import tensorflow as tf
-
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(max(1, min(2, threads)))
-    except RuntimeError:  # already initialised in this process: keep what it has
-        pass
-    gpus = _visible_gpus()
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:
-            pass
-    policy = precision_policy(precision, bool(gpus))
-    keras.mixed_precision.set_global_policy(policy)
-    return policy
-
-
-def _visible_gpus() -> list:
-    import tensorflow as tf
-
-    return tf.config.list_physical_devices("GPU")
 
 
 def optimizer(config: dict, learning_rate: float):
@@ -104,20 +75,23 @@ def learning_rate_at(config: dict, epoch: int, max_epochs: int) -> float:
     return lr
 
 
-def datasets(splits: Splits, batch_size: int, seed: int):
-    """tf.data pipelines over the uint8 arrays from the object store: shuffle, batch,
-    one-hot labels, prefetch. Images stay uint8 until the model's first layer."""
+def inputs(splits: Splits, split: str, batch_size: int, seed: int) -> dict:
+    """The keyword arguments that feed a split to ``model.fit`` or ``model.evaluate``
+    (training shuffled, validation in order), the faces uint8 until the model's first layer.
+    Under TensorFlow a tf.data pipeline (measured here: Keras's array adapter trained the
+    cnn about a tenth slower); under other backends Keras's own array adapter, as in a
+    user's ``model.fit(x, y)``: JAX's machines need no TensorFlow."""
+    train = split == "train"
+    x, labels = splits.x(split)[..., None], splits.y(split).astype(np.int64)
+    if backend.current() != "tensorflow":
+        y = np.eye(NUM_CLASSES, dtype=np.float32)[labels]
+        return {"x": x, "y": y, "batch_size": batch_size, **({"shuffle": True} if train else {})}
     import tensorflow as tf
 
-    def pipeline(split, shuffle):
-        x = splits.x(split)[..., None]
-        y = tf.one_hot(splits.y(split).astype(np.int32), NUM_CLASSES)
-        ds = tf.data.Dataset.from_tensor_slices((x, y))
-        if shuffle:
-            ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-    return pipeline("train", True), pipeline("val", False)
+    ds = tf.data.Dataset.from_tensor_slices((x, tf.one_hot(labels.astype(np.int32), NUM_CLASSES)))
+    if train:
+        ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+    return {"x": ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)}
 
 
 def class_weights(labels: np.ndarray) -> dict[int, float]:
@@ -134,13 +108,13 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     import ray
     from ray import tune
 
-    policy = configure_tensorflow(int(settings.get("threads", 1)), settings.get("precision", "auto"))
-    # what the trial really trained on (Ray gives a trial only the GPUs it asked for)
-    device = "GPU" if _visible_gpus() else "CPU"
+    # the policy, and what the trial really trains on (Ray gives a trial only the GPUs it asked for)
+    policy, device = backend.configure(int(settings.get("threads", 1)), settings.get("precision", "auto"))
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
     model, state = restore_or_build(config, settings, tune.get_checkpoint())
-    train_ds, val_ds = datasets(data, int(config["batch_size"]), int(settings["seed"]))
+    batch, seed = int(config["batch_size"]), int(settings["seed"])
+    train_inputs, val_inputs = inputs(data, "train", batch, seed), inputs(data, "val", batch, seed)
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
     n_train, n_val = len(data.index["train"]), len(data.index["val"])
     max_epochs, deadline = int(settings["max_epochs"]), settings.get("deadline")
@@ -157,8 +131,8 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         # a trial's first epoch here always runs (Ray Tune wants a report from each start):
         # the driver starts or continues a trial only where an epoch fits, as measured
         guard = epoch_watch(deadline if epoch > first else None, n_val / max(n_train, 1), progress, epoch, horizon,
-                            int(config["batch_size"]))
-        history = model.fit(train_ds, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0,
+                            batch)
+        history = model.fit(**train_inputs, epochs=epoch + 1, initial_epoch=epoch, class_weight=weights, verbose=0,
                             callbacks=[guard])
         if guard.cut:  # the rest of this epoch would have run past the deadline: it ends here
             return
@@ -167,7 +141,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         if not np.isfinite(train_loss):
             raise FloatingPointError(f"the training loss became {train_loss} in epoch {epoch + 1}: this configuration diverges")
         val_started = time.perf_counter()
-        val_loss, val_accuracy = model.evaluate(val_ds, verbose=0)
+        val_loss, val_accuracy = model.evaluate(**val_inputs, verbose=0)
         val_seconds = time.perf_counter() - val_started
         state["best_val_accuracy"] = max(state["best_val_accuracy"], float(val_accuracy))
         with tempfile.TemporaryDirectory() as folder:
@@ -202,11 +176,11 @@ def restore_or_build(config: dict, settings: dict, checkpoint):
     from .networks import build
 
     if checkpoint is None:
-        model = build(config, settings.get("weights"), int(settings["seed"]))
+        model = backend.jit_whole_step(build(config, settings.get("weights"), int(settings["seed"])))
         compile_for_phase(model, config, 0)
         return model, {"epoch": 0, "best_val_accuracy": 0.0}
     with checkpoint.as_directory() as folder:
-        model = keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True)
+        model = backend.jit_whole_step(keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True))
         state = {"best_val_accuracy": 0.0, **json.loads((Path(folder) / EPOCH_FILE).read_text())}
     epoch = state["epoch"]
     if epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
@@ -290,4 +264,4 @@ class KerasClassifier:
 def load(path: str | os.PathLike) -> KerasClassifier:
     import keras
 
-    return KerasClassifier(keras.models.load_model(path, safe_mode=True, compile=False))
+    return KerasClassifier(backend.jit_whole_step(keras.models.load_model(path, safe_mode=True, compile=False)))

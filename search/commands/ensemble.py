@@ -61,7 +61,7 @@ def main(args) -> int:
     from ..stores import ensembles, models
 
     out = args.out or args.models_dir / "ensemble.json"
-    check_writable("--out", out.parent)
+    check_writable(("--out", out.parent))
     families = args.families.split(",") if args.families else None
     chosen = choose(exported(args.models_dir, families), args.top, print)
     if len(chosen) < 2:

@@ -37,9 +37,8 @@ def main(args) -> int:
     from ..stores.files import check_writable
     from ..stores import loader, models
 
-    for option, target in (("--json", args.json and args.json.parent), ("--annotate", args.annotate)):
-        if target is not None:
-            check_writable(option, target)
+    check_writable(*[(option, target) for option, target in (("--json", args.json and args.json.parent),
+                                                              ("--annotate", args.annotate)) if target is not None])
     model = loader.load(Path(args.model_file), trust=args.trust)
     card = models.read_card(Path(args.model_file))
     files = faces.photo_files(args.paths)

@@ -42,7 +42,7 @@ def main(args) -> int:
         if not folders:
             raise FerSearchError(f"{results_dir}: no search to report on", hint="run one first, e.g. python -m search svm")
         out = args.out or (folders[0] / "report.html" if args.name else results_dir / "report.html")
-    check_writable("--out", out.parent)
+    check_writable(("--out", out.parent))
     board = leaderboard.read_file(results_dir)
     for folder in folders:
         sections += search_sections(folder, board, args)

@@ -92,8 +92,7 @@ def run(args, say=print) -> int:
 def prepare(args, say=print) -> Search:
     family = registry.get(args.command)
     results_dir = Path(args.results_dir)
-    check_writable("--results-dir", results_dir)
-    check_writable("--models-dir", Path(args.models_dir))
+    check_writable(("--results-dir", results_dir), ("--models-dir", Path(args.models_dir)))
     where = experiments.folder_of(args.storage, results_dir)
     earlier = None
     if args.resume:

@@ -179,6 +179,22 @@ def test_workers_on_other_nodes_get_the_settings_they_read(cluster):
     assert json.loads(out.stdout.strip().splitlines()[-1]) == [{"TF_CPP_MIN_LOG_LEVEL": "3", "MALLOC_ARENA_MAX": "2"}] * 2
 
 
+def kill_node(raylet: int) -> None:
+    """A machine that dies takes all its processes at once: its workers are killed with its
+    raylet, not left to finish a rung and report it before they notice their raylet gone."""
+    family, todo = [], [raylet]
+    while todo:
+        pid = todo.pop()
+        family.append(pid)
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+        todo += [int(c) for c in children]
+    for pid in family:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
 def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):
     storage = tmp_path / "shared"
     # either worker may be the one to die: the search's first point (the defaults) takes a
@@ -197,7 +213,7 @@ def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):
                 lines = [json.loads(x) for x in result.read_text().splitlines() if x.strip()]
                 if lines and lines[-1].get("node_id") in raylets and lines[-1]["train_fraction"] < 1:
                     node = lines[-1]["node_id"]
-                    os.kill(raylets[node], signal.SIGKILL)  # the node dies under a running trial
+                    kill_node(raylets[node])  # the node dies under a running trial
                     killed = True
                     break
             time.sleep(0.2)

@@ -109,8 +109,7 @@ def run(args, say=print) -> int:
 # -- prepare
 def prepare(args, say) -> Auto:
     results_dir = Path(args.results_dir)
-    check_writable("--results-dir", results_dir)
-    check_writable("--models-dir", Path(args.models_dir))
+    check_writable(("--results-dir", results_dir), ("--models-dir", Path(args.models_dir)))
     earlier = autos.read(autos.find(results_dir, args.name)) if args.resume else None
     if earlier:
         hold_to(args, earlier)
