@@ -18,6 +18,8 @@ PY=${PY:-python3}
 DATA=${DATA:-demo:12000}
 GPUS=${GPUS:-0.5}
 LIMIT=${LIMIT:-150}  # seconds per stage
+CPUS=${CPUS:-4}  # per trial (the H200 machine has 16 cores)
+BENCH=${BENCH:-}  # --quick: the training benchmark's smoke size (the CPU rehearsal)
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false RAY_USAGE_STATS_ENABLED=0 \
     FER_SEARCH_CACHE="$OUT/cache" KERAS_HOME="$OUT/keras" MPLCONFIGDIR="$OUT/mpl" MLFLOW_DISABLE_TELEMETRY=true
@@ -42,10 +44,10 @@ $PY -c "import jax, keras; print('keras', keras.__version__, keras.backend.backe
 
 COMMON=(--backend jax --data "$DATA" --no-tracking --results-dir "$OUT/results" --models-dir "$OUT/models" --seed 0)
 stage cnn-two-per-gpu "$LIMIT" $PY -m search cnn "${COMMON[@]}" --trials 2 --max-epochs 6 --scheduler none \
-    --gpus-per-trial "$GPUS" --cpus-per-trial 4 --precision mixed_float16 --name cnn-two
+    --gpus-per-trial "$GPUS" --cpus-per-trial "$CPUS" --precision mixed_float16 --name cnn-two
 stage resnet50-224 "$LIMIT" $PY -m search resnet50 "${COMMON[@]}" --weights none --fix input_size=224 \
-    --fix unfreeze_blocks=16 --trials 1 --max-epochs 2 --gpus-per-trial "${GPUS/0.5/1}" --cpus-per-trial 4 --name r50-224
-stage training "$LIMIT" $PY -m bench --only training --data "$DATA" --out "$OUT/bench"
+    --fix unfreeze_blocks=16 --trials 1 --max-epochs 2 --gpus-per-trial "${GPUS/0.5/1}" --cpus-per-trial "$CPUS" --name r50-224
+stage training "$LIMIT" $PY -m bench --only training $BENCH --data "$DATA" --out "$OUT/bench"
 say "per trial: epochs, faces/s, policy, device"
 $PY - "$OUT/results" <<'PY'
 import json, pathlib, sys

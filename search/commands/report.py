@@ -65,6 +65,8 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
     rows = rows.drop(columns=["search", "data", "node", "finished_at"], errors="ignore")
     if "model" in rows:
         rows = rows.assign(model=rows["model"].map(lambda p: Path(p).name if isinstance(p, str) else p))
+    # one family's page: its parameters need no prefix to tell them from the metrics
+    rows = rows.rename(columns=lambda c: c.removeprefix("param_"))
     trials = report.trials_of(folder, family.fidelity().attr if family else None)
     tags = meta.get("tags", {})
     about = (f"<p>{html.escape(meta['family'])} on {html.escape(str(tags.get('data_source')))}: {len(trials)} trial(s) "
@@ -72,8 +74,19 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
     sections = [(f"Search {name}", about),
                 ("Leaderboard", report.table(rows) if len(rows) else report.note("no rows in the leaderboard yet")),
                 ("Best val accuracy by trial and over time", report.figures_html(report.progress_figures(trials), "progress")),
+                ("Learning curves of the best trials", curves_section(trials, family)),
                 ("Parameters (Optuna)", parameters_section(meta, family, trials))]
     return sections if family is None else sections + model_sections(meta, family, args)
+
+
+def curves_section(trials: list[dict], family) -> str:
+    from ..stores import report
+
+    network = bool(family and family.is_network)
+    fig = report.learning_curves_figure(trials, network)
+    if fig is None:
+        return report.note("no trial has reported an epoch or a rung yet")
+    return report.figures_html([report.png_of_figure(fig)], "learning curves")
 
 
 def parameters_section(meta: dict, family, trials: list[dict]) -> str:

@@ -228,6 +228,8 @@ def settings(search: Search):
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = 1.0 if family.uses_gpu and tuning.gpus_in_cluster() >= 1 else 0.0
+    if search.started_ray:
+        tuning.check_trial_fits(args.cpus_per_trial, gpus)
     return tuning.SearchSettings(
         name=search.name, trials=args.trials, seed=args.seed, results_dir=search.results_dir,
         searcher=args.searcher, scheduler=args.scheduler, cpus_per_trial=args.cpus_per_trial,

@@ -111,6 +111,22 @@ def gpus_in_cluster() -> float:
     return float(ray.cluster_resources().get("GPU", 0))
 
 
+def check_trial_fits(cpus: float, gpus: float) -> None:
+    """On the Ray instance this search started (no autoscaler will add a node), a trial that
+    asks for more than this machine has would wait for ever: one line instead."""
+    from trainables.errors import FerSearchError
+
+    from .resources import node_cpus
+
+    have_cpus, have_gpus = node_cpus(), gpus_in_cluster()
+    if cpus > have_cpus:
+        raise FerSearchError(f"--cpus-per-trial {cpus:g}: this machine has {have_cpus:g} CPUs, so no trial could start",
+                             hint=f"ask for at most {have_cpus:g}")
+    if gpus > have_gpus:
+        raise FerSearchError(f"--gpus-per-trial {gpus:g}: this machine has {have_gpus:g} GPUs, so no trial could start",
+                             hint=f"ask for at most {have_gpus:g}" if have_gpus else "leave --gpus-per-trial out on a machine without a GPU")
+
+
 def slots(cpus_per_trial: float) -> int:
     """How many trials fit at once on the Ray cluster's CPUs."""
     import ray

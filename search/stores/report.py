@@ -3,9 +3,10 @@ server, no file beside it, so any browser opens it and it can be mailed as it is
 
 Sections: the search's leaderboard rows; best val accuracy against trial number and
 against wall time; Optuna's parameter importances and parallel coordinates (the study
-rebuilt from the trials that reached full fidelity, as for MLflow); the exported model's
-confusion matrix and per-class recall on val, with a grid of misclassified val faces;
-the data set's class balance.
+rebuilt from the trials that reached full fidelity, as for MLflow); the best trials'
+learning curves (per epoch for a network, per rung for a classical model); the exported
+model's confusion matrix and per-class recall on val, with the most confident mistakes of
+each class; the data set's class balance.
 """
 
 from __future__ import annotations
@@ -24,13 +25,15 @@ from . import experiments
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; border-bottom: 1px solid #ccc; margin-top: 2em; }
-table { border-collapse: collapse; font-size: 0.85em; } td, th { border: 1px solid #ddd; padding: 3px 7px; }
+table { border-collapse: collapse; font-size: 0.8em; max-width: 100%; }
+td, th { border: 1px solid #ddd; padding: 3px 5px; overflow-wrap: break-word; }
 th { background: #f3f3f3; } td { font-variant-numeric: tabular-nums; }
 .figures img { max-width: 49%; } .faces { display: flex; flex-wrap: wrap; gap: 6px; }
 .faces figure { margin: 0; text-align: center; font-size: 0.75em; } .faces img { width: 96px; image-rendering: pixelated; }
 .note { color: #666; font-style: italic; }
 """
-MISCLASSIFIED_SHOWN = 40
+MISTAKES_PER_CLASS = 6  # the most confident mistakes of each true class
+CURVES_OF_BEST = 5  # the learning curves of the best few trials
 
 
 def png_of_figure(fig) -> str:
@@ -50,7 +53,10 @@ def png_of_face(face: np.ndarray) -> str:
 
 
 def table(frame) -> str:
-    """pandas' own HTML table (text escaped), numbers to 4 places, empty cells blank."""
+    """pandas' own HTML table (text escaped), numbers to 4 places, empty cells blank; a
+    long name may break after its underscores (a zero-width space), so that a wide table
+    still fits the page."""
+    frame = frame.rename(columns=lambda c: str(c).replace("_", "_\u200b"))
     return frame.to_html(index=False, float_format="{:.4f}".format, na_rep="", border=0)
 
 
@@ -67,6 +73,7 @@ def trials_of(folder: Path, fidelity_attr: str | None) -> list[dict]:
         parts = trial_folder.name.split("_")
         order = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else len(trials)
         trials.append({"order": order, "_config": t["config"], "val_accuracy": score, "end": last["timestamp"],
+                       "trial_id": last.get("trial_id", trial_folder.name), "results": t["results"],
                        "fidelity": last.get(fidelity_attr) if fidelity_attr else None,
                        "start": t["results"][0]["timestamp"] - t["results"][0].get("time_this_iter_s", 0)})
     return sorted(trials, key=lambda t: t["order"])
@@ -96,6 +103,54 @@ def progress_figures(trials: list[dict]) -> list[str]:
     return shown
 
 
+def learning_curves_figure(trials: list[dict], network: bool):
+    """The best trials' curves: for a network, train (dashed) and val (solid) accuracy and
+    loss per epoch; for a classical model, val accuracy at each rung's share of train. A
+    trial paused and continued reports an epoch again: its last report of it is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    best = sorted(trials, key=lambda t: -t["val_accuracy"])[:CURVES_OF_BEST]
+    x_key = "epoch" if network else "train_fraction"
+    best = [t for t in best if any(x_key in r for r in t["results"])]
+    if not best:
+        return None
+    panels = (("accuracy", "val_accuracy", "train_accuracy"), ("loss", "val_loss", "train_loss")) if network else \
+        (("val accuracy", "val_accuracy", None),)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.6), squeeze=False)
+    for ax, (label, val_key, train_key) in zip(axes[0], panels):
+        for i, t in enumerate(best):
+            by_x = {r[x_key]: r for r in t["results"] if x_key in r}
+            xs = sorted(by_x)
+            name = f"trial {t['order']} ({t['val_accuracy']:.3f})"
+            ax.plot(xs, [by_x[x].get(val_key, np.nan) for x in xs], "-o", ms=3, color=f"C{i}", label=name)
+            if train_key:
+                ax.plot(xs, [by_x[x].get(train_key, np.nan) for x in xs], "--", color=f"C{i}", alpha=0.7)
+        ax.set_xlabel("epoch" if network else "share of train (rung)")
+        if not network:
+            ax.set_xscale("log")
+        ax.set_ylabel(label + (" (dashed: train)" if train_key else ""))
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(loc="best", fontsize=8)
+    return fig
+
+
+def confident_mistakes(y: np.ndarray, predicted: np.ndarray, confidence: np.ndarray | None,
+                       per_class: int = MISTAKES_PER_CLASS) -> list[int]:
+    """The val faces to show: of each true class in label order, its mistakes the model was
+    surest of (its probability of the emotion it predicted), ``per_class`` at most. Without
+    probabilities, each class's first mistakes."""
+    shown = []
+    for c in range(len(EMOTIONS)):
+        wrong = np.flatnonzero((y == c) & (predicted != y))
+        if confidence is not None:
+            wrong = wrong[np.argsort(-confidence[wrong], kind="stable")]
+        shown += wrong[:per_class].tolist()
+    return shown
+
+
 def class_balance(splits) -> str:
     import pandas as pd
 
@@ -113,7 +168,9 @@ def model_section(model, card: dict, splits) -> str:
     from ..parallel import fast
 
     x, y = splits.x("val"), splits.y("val")
-    predicted = np.asarray(fast(model).predict(x))
+    model = fast(model)  # an SVC's predict and decision values of the same faces: one pass
+    predicted = np.asarray(model.predict(x))
+    confidence = _confidence(model, card, x, predicted)
     report = metrics.report(y, predicted)
     confusion = pd.DataFrame(report["confusion_matrix"], columns=list(EMOTIONS))
     confusion.insert(0, "true \\ predicted", list(EMOTIONS))
@@ -121,14 +178,30 @@ def model_section(model, card: dict, splits) -> str:
                            "recall": [report["per_class"][e]["recall"] for e in EMOTIONS],
                            "precision": [report["per_class"][e]["precision"] for e in EMOTIONS],
                            "support": [report["per_class"][e]["support"] for e in EMOTIONS]})
-    wrong = np.flatnonzero(predicted != y)[:MISCLASSIFIED_SHOWN]
+    shown = confident_mistakes(y, predicted, confidence)
+    sure = (lambda i: f" ({confidence[i]:.0%})") if confidence is not None else (lambda i: "")
     grid = "".join(f'<figure><img src="{png_of_face(x[i])}" alt="val face {i}"><figcaption>{EMOTIONS[y[i]]} &rarr; '
-                   f"{EMOTIONS[predicted[i]]}</figcaption></figure>" for i in wrong)
+                   f"{EMOTIONS[predicted[i]]}{sure(i)}</figcaption></figure>" for i in shown)
+    which = ("the surest" if confidence is not None else "the first") + f" {MISTAKES_PER_CLASS} of each true emotion"
     return (f"<p>{html.escape(card['model_file'])} (trial {html.escape(str(card.get('trial_id')))}): val accuracy "
             f"{report['accuracy']:.4f}, macro F1 {report['macro_f1']:.4f}</p>"
             f"<h3>Confusion matrix on val (rows: true)</h3>{table(confusion)}"
             f"<h3>Per class on val</h3>{table(recall)}"
-            f"<h3>Misclassified val faces (true &rarr; predicted; the first {len(wrong)})</h3><div class=faces>{grid}</div>")
+            f"<h3>Misclassified val faces (true &rarr; predicted, its probability; {which})</h3>"
+            f"<div class=faces>{grid}</div>")
+
+
+def _confidence(model, card: dict, x: np.ndarray, predicted: np.ndarray) -> np.ndarray | None:
+    """The model's probability of the emotion it predicted, per face (None for a model
+    exported without calibration)."""
+    from trainables.errors import FerSearchError
+
+    from .probabilities import probabilities
+
+    try:
+        return probabilities(model, card, x)[np.arange(len(x)), predicted.astype(int)]
+    except FerSearchError:
+        return None
 
 
 def page(title: str, sections: list[tuple[str, str]]) -> str:

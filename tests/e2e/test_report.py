@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from search.stores.leaderboard import read_file as read_board
+from search.stores.report import MISTAKES_PER_CLASS
+from trainables.labels import EMOTIONS
 from tests.conftest import run_cli
 
 pytestmark = pytest.mark.slow
@@ -26,10 +28,18 @@ def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium
     assert len(board) == 4
     for trial_id in board["trial_id"]:  # every row of the search's leaderboard
         assert trial_id in text
-    for heading in ("Leaderboard", "Best val accuracy by trial and over time", "Parameters (Optuna)",
-                    "Confusion matrix on val", "Misclassified val faces", "Class balance"):
+    for heading in ("Leaderboard", "Best val accuracy by trial and over time", "Learning curves of the best trials",
+                    "Parameters (Optuna)", "Confusion matrix on val", "Misclassified val faces", "Class balance"):
         assert heading in text
-    assert "disgust" in text  # per-class recall, Disgust included
+    assert "no trial has reported an epoch or a rung yet" not in text  # the rung-by-rung curves are drawn
+    # the mistakes shown: grouped by true emotion in label order, the surest first within each
+    shown = [(true, float(p)) for true, p in re.findall(r"<figcaption>(\w+) &rarr; \w+ \((\d+)%\)</figcaption>", text)]
+    assert shown, "no misclassified face with its probability"
+    order = [EMOTIONS.index(true) for true, _ in shown]
+    assert order == sorted(order) and len(set(order)) >= 2
+    for emotion in set(order):
+        sure = [p for true, p in shown if EMOTIONS.index(true) == emotion]
+        assert sure == sorted(sure, reverse=True) and len(sure) <= MISTAKES_PER_CLASS
     # self-contained: nothing fetched, every image inline
     assert not re.search(r'(src|href)="(?!data:)', text)
     assert text.count("data:image/png;base64,") >= 4
@@ -47,6 +57,36 @@ def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium
     assert board["trial_id"].iloc[0] in dom.stdout
     assert shot.exists() and shot.stat().st_size > 10_000
     assert not [line for line in dom.stderr.splitlines() if "CONSOLE" in line], dom.stderr[-2000:]
+    assert laid_out_width(page, tmp_path) <= 1280  # the leaderboard fits a 1280-pixel window
+
+
+CHROMIUM = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync"]
+
+
+def laid_out_width(page: Path, tmp_path: Path) -> int:
+    """The page's laid-out width in Chromium at 1280 pixels: a copy of it with a script that
+    writes the document's scroll width into the DOM that Chromium dumps."""
+    measured = tmp_path / "measured.html"
+    measured.write_text(page.read_text().replace(
+        "</body>", "<script>document.body.dataset.width = document.documentElement.scrollWidth</script></body>"))
+    dom = subprocess.run(["chromium", *CHROMIUM, f"--user-data-dir={tmp_path / 'chromium-width'}", "--window-size=1280,2000",
+                          "--dump-dom", measured.resolve().as_uri()], capture_output=True, text=True, timeout=120)
+    return int(re.search(r'data-width="(\d+)"', dom.stdout).group(1))
+
+
+def test_a_network_search_report_draws_each_trials_learning_curves(tiny, tmp_path):
+    result = tiny.search("cnn", "--trials", 2, "--max-epochs", 3, "--scheduler", "none", "--no-tracking", "--name", "curves")
+    assert result.code == 0, result.err
+    result = run_cli("report", "--name", "curves", *tiny.folders)
+    assert result.code == 0, result.err
+    page = tiny.results / "curves" / "report.html"
+    text = page.read_text()
+    curves = text.split("<h2>Learning curves of the best trials</h2>")[1].split("<h2>")[0]
+    assert curves.count("data:image/png;base64,") == 1  # one figure: accuracy and loss, train and val, per epoch
+    if not shutil.which("chromium"):
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    assert laid_out_width(page, tmp_path) <= 1280  # a network's many parameters fit too
 
 
 def test_report_of_every_search_and_of_nothing(exported_pair, tmp_path):

@@ -84,3 +84,18 @@ def test_a_worse_search_keeps_the_better_model(ray_local, tiny):
     second = search("svm", tiny, "--name", "worse", "--trials", 1)
     assert second.code == 0, second.err
     assert "kept" in second.out and json.loads((tiny.models / "svm_best.json").read_text())["search"] == "good"
+
+
+def test_a_trial_larger_than_this_machine_is_refused_in_one_line(tiny):
+    """In a process of its own, so that the search starts its own Ray (one it joins may be a
+    cluster that an autoscaler grows: there Ray's own warning stands)."""
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "search", "svm", "--data", TINY_DEMO, "--cpus-per-trial", "64",
+                           "--no-tracking", *map(str, tiny.folders)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "RAY_USAGE_STATS_ENABLED": "0"})
+    assert proc.returncode == 2
+    assert "--cpus-per-trial 64: this machine has" in proc.stderr and "so no trial could start" in proc.stderr
+    assert "Traceback" not in proc.stderr and not list(tiny.results.glob("*/"))  # no search folder left
