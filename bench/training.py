@@ -2,12 +2,15 @@
 a bare ``model.fit`` of the same model, batch and data, in one run on one machine.
 
 The trainable's figure is its own per-epoch ``model.fit`` time plus what it adds around
-it (validation, checkpoint, report) over whole epochs; the first epoch (graph tracing) is
-left out of both sides.
+it (validation, checkpoint, report) over whole epochs; its peer is a user's ``model.fit``
+that validates on the same val faces (for the fit alone, its epochs up to validation). The
+first epoch (graph tracing) is left out of both sides. Where JAX is installed beside
+TensorFlow, the same bare fit under JAX is measured against TensorFlow's.
 """
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -31,8 +34,9 @@ def splits(data: str, limit: int):
     return fer.make_splits(d, train_limit=limit)
 
 
-def bare(config: dict, data: str, limit: int, epochs: int, threads: int, precision: str) -> list[float]:
-    """Seconds per epoch of model.fit on the same arrays (run in its own process)."""
+def bare(config: dict, data: str, limit: int, epochs: int, threads: int, precision: str) -> dict:
+    """A user's own ``model.fit`` on the same arrays, validating on the same val faces (run
+    in its own process): {"fit": seconds per epoch training, "whole": with validation}."""
     import keras
     import numpy as np
 
@@ -42,13 +46,39 @@ def bare(config: dict, data: str, limit: int, epochs: int, threads: int, precisi
     s = splits(data, limit)
     model = backend.jit_whole_step(networks.build(config))
     deep.compile_for_phase(model, config, 0)
-    x, y = s.x("train")[..., None], keras.utils.to_categorical(s.y("train").astype(np.int32), 7)
-    times = []
+
+    def arrays(split):
+        return s.x(split)[..., None], keras.utils.to_categorical(s.y(split).astype(np.int32), 7)
+
+    class Clock(keras.callbacks.Callback):  # where in an epoch its training ends and its validation begins
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.perf_counter()
+
+        def on_test_begin(self, logs=None):
+            # JAX dispatches steps ahead of their compute: read a value the last step wrote first
+            keras.ops.convert_to_numpy(self.model.optimizer.iterations)
+            self.trained = time.perf_counter() - self.started
+
+    clock, times = Clock(), {"fit": [], "whole": []}
     for epoch in range(epochs):
         started = time.perf_counter()
-        model.fit(x, y, batch_size=config["batch_size"], epochs=epoch + 1, initial_epoch=epoch, shuffle=True, verbose=0)
-        times.append(time.perf_counter() - started)
+        model.fit(*arrays("train"), validation_data=arrays("val"), batch_size=config["batch_size"], epochs=epoch + 1,
+                  initial_epoch=epoch, shuffle=True, verbose=0, callbacks=[clock])
+        times["whole"].append(time.perf_counter() - started)
+        times["fit"].append(clock.trained)
     return times
+
+
+def bare_in_process(family: str, config: dict, data: str, limit: int, epochs: int, threads: int, precision: str,
+                    keras_backend: str | None = None) -> dict:
+    env = {**os.environ, **({"KERAS_BACKEND": keras_backend} if keras_backend else {})}
+    out = subprocess.run([sys.executable, "-m", "bench.training", "--bare", family, "--data", data,
+                          "--train-limit", str(limit), "--epochs", str(epochs), "--threads", str(threads),
+                          "--precision", precision, "--config", json.dumps(config)],
+                         capture_output=True, text=True, cwd=ROOT, env=env)
+    if out.returncode:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def trainable(config: dict, data: str, limit: int, epochs: int, threads: int,
@@ -80,6 +110,15 @@ def on_gpu() -> bool:
     return backend.gpus() > 0
 
 
+def other_backend() -> bool:
+    """JAX installed beside TensorFlow, the backend this benchmark runs under."""
+    import importlib.util
+
+    from trainables import backend
+
+    return backend.current() == "tensorflow" and importlib.util.find_spec("jax") is not None
+
+
 def run(ctx: Context) -> dict:
     gpu = not ctx.quick and on_gpu()
     # on a GPU, more faces (an epoch of 6,000 is a second or two) and the ResNet at the
@@ -89,13 +128,7 @@ def run(ctx: Context) -> dict:
     configs = {**CONFIGS, "resnet50": {**CONFIGS["resnet50"], "input_size": 224}} if gpu else CONFIGS
     figures, details = [], {}
     for family in ("cnn",) if ctx.quick else ("cnn", "resnet50"):
-        out = subprocess.run([sys.executable, "-m", "bench.training", "--bare", family, "--data", ctx.data,
-                              "--train-limit", str(limit), "--epochs", str(epochs), "--threads", str(threads),
-                              "--precision", precision, "--config", json.dumps(configs[family])],
-                             capture_output=True, text=True, cwd=ROOT)
-        if out.returncode:
-            raise RuntimeError(out.stderr[-3000:])
-        bare_s = json.loads(out.stdout.strip().splitlines()[-1])
+        bare_s = bare_in_process(family, configs[family], ctx.data, limit, epochs, threads, precision)
         fit_s, whole_s = trainable(configs[family], ctx.data, limit, epochs, threads, precision)
         n = len(splits(ctx.data, limit).index["train"])  # the limit may exceed the split
 
@@ -103,10 +136,16 @@ def run(ctx: Context) -> dict:
             return n * len(secs[1:]) / sum(secs[1:])
 
         peer = f"a bare model.fit ({precision}, {threads} threads{', one GPU' if gpu else ''})"
-        figures.append(figure(f"{family}: training images/s, the trial's model.fit", rate(fit_s), rate(bare_s), peer, "images/s"))
+        figures.append(figure(f"{family}: training images/s, the trial's model.fit", rate(fit_s), rate(bare_s["fit"]),
+                              peer, "images/s"))
         figures.append(figure(f"{family}: training images/s, whole epochs (validation, checkpoint, report)",
-                              rate(whole_s), rate(bare_s), peer, "images/s"))
+                              rate(whole_s), rate(bare_s["whole"]), peer + " that validates on the same val faces", "images/s"))
         details[family] = {"images": n, "epochs": epochs, "gpu": gpu, "config": configs[family], "bare_s": bare_s, "fit_s": fit_s, "whole_s": whole_s}
+        if family == "cnn" and other_backend():  # the same bare fit under JAX, where both are installed
+            jax_s = bare_in_process(family, configs[family], ctx.data, limit, epochs, threads, precision, "jax")
+            figures.append(figure("cnn: a bare model.fit's training images/s under JAX", rate(jax_s["fit"]), rate(bare_s["fit"]),
+                                  f"the same under TensorFlow ({precision}, {threads} threads)", "images/s"))
+            details["cnn"]["jax_bare_s"] = jax_s
     return {"figures": figures, "details": details}
 
 

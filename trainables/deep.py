@@ -224,7 +224,7 @@ def epoch_watch(deadline: float | None, val_share: float, progress: Path | None,
             if progress is not None and time.time() - self.written >= PROGRESS_SECONDS:
                 self.written = time.time()
                 write_progress(progress, {"epoch": epoch + 1, "epochs": epochs, "batch": batch + 1, "batches": self.batches,
-                                          "faces_per_second": batch_size / per_batch,
+                                          "faces_per_second": batch_size / per_batch, "seconds_per_batch": per_batch,
                                           "epoch_seconds_left": left, "at": self.written})
 
     return EpochWatch()

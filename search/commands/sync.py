@@ -34,7 +34,7 @@ def sync_search(folder: Path, uri: str, say=print) -> tuple[int, int]:
     fidelity = type(space.FIDELITY).from_dict(meta["fidelity"]) if meta.get("fidelity") else space.FIDELITY
     tracker = tracking.Tracker(uri, meta["experiment"], meta["search"], family.name,
                                meta["tags"]["data_fingerprint"], folder.parent, say)
-    tracker.start_search(meta["tags"], space)
+    tracker.start_search(meta["tags"], space, found_by="sync")
     trials = logged = 0
     for trial_folder in experiments.trial_folders(folder):
         trial = experiments.read_trial(trial_folder)

@@ -143,7 +143,7 @@ def start_tracking(search: Search) -> None:
         search.tracker = tracking.Tracker(search.tracking_uri, search.meta["experiment"], search.name, search.family.name,
                                           search.data.fingerprint, search.results_dir, search.say)
         search.tracker.start_search(search.meta["tags"], search.family.space(), parent=search.parent_run,
-                                    resuming=search.resumed and not search.tracked)
+                                    found_by="--resume" if search.resumed and not search.tracked else None)
         search.tracked = True
         search.say(f"tracking: {search.tracking_uri}, experiment {search.meta['experiment']}")
 

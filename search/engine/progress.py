@@ -19,8 +19,9 @@ from ..text import error_line, fmt_config, fmt_duration
 
 
 def epoch_seconds(e: dict) -> float:
-    """A whole epoch's seconds at the pace of its batches so far (from a trial's progress)."""
-    return e["batches"] * e["epoch_seconds_left"] / max(e["batches"] - e["batch"], 1)
+    """A whole epoch's seconds at the pace of its batches so far (from a trial's progress;
+    not from the time left in it, which says nothing at its last batch)."""
+    return e["batches"] * e["seconds_per_batch"]
 
 
 class Progress(Callback):

@@ -157,17 +157,17 @@ class Tracker:
         return runs[0] if runs else None
 
     # -- the search (parent run)
-    def start_search(self, tags: dict, space_module, parent: str | None = None, resuming: bool = False) -> str | None:
+    def start_search(self, tags: dict, space_module, parent: str | None = None, found_by: str | None = None) -> str | None:
         """The search's parent run (found again when resumed or synced); ``parent``: a run
-        above it (auto's, over each family's search). A run that ``resuming`` finds still
-        RUNNING was left so by a process that never concluded (SIGKILL, a lost machine):
-        it says so in a tag."""
+        above it (auto's, over each family's search). A run that ``found_by`` (a --resume,
+        a sync) finds still RUNNING was left so by a process that never concluded (SIGKILL,
+        a lost machine): it says so in a tag."""
         def start():
             run = self._find("search")
-            if run is not None and run.info.status == "RUNNING" and resuming:
+            if run is not None and run.info.status == "RUNNING" and found_by:
                 self.client.set_tag(run.info.run_id, f"{TAG}killed",
-                                    f"its process ended without concluding (a SIGKILL or a lost machine); resumed at "
-                                    f"{time.strftime('%Y-%m-%d %H:%M:%S')}")
+                                    f"its process ended without concluding (a SIGKILL or a lost machine); found by "
+                                    f"{found_by} at {time.strftime('%Y-%m-%d %H:%M:%S')}")
             if run is not None and run.info.status != "RUNNING":  # a resumed search, or a sync
                 self.client.update_run(run.info.run_id, "RUNNING")
             if run is None:

@@ -103,18 +103,25 @@ def test_a_stop_signal_concludes_then_resume_completes_the_search(tmp_path, ray_
     check_resumed(tmp_path, resumed)
 
 
-def test_a_killed_search_resumes(tmp_path, ray_local):
+@pytest.mark.parametrize("then", ["--resume", "sync"])
+def test_a_killed_search_resumes_and_its_parent_run_says_it_was_killed(tmp_path, ray_local, then):
     proc = start(tmp_path)
     wait_for_finished(proc, tmp_path / "results" / "long", at_least=1)
     os.killpg(proc.pid, signal.SIGKILL)  # the driver and its Ray, at once: nothing concludes
     proc.communicate(timeout=60)
-    resumed = run_cli("svm", "--resume", "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models")
-    check_resumed(tmp_path, resumed)
+    if then == "--resume":
+        resumed = run_cli("svm", "--resume", "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models")
+        check_resumed(tmp_path, resumed)
+    else:
+        synced = run_cli("sync", "--results-dir", tmp_path / "results")
+        assert synced.code == 0, synced.err
     from mlflow import MlflowClient
 
     c = MlflowClient(f"sqlite:///{tmp_path / 'results' / 'mlflow.db'}")
     [parent] = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.kind` = 'search'")
-    assert "ended without concluding" in parent.data.tags["fer_search.killed"]  # left RUNNING by the kill: said so
+    # left RUNNING by the kill: said so by whichever came next
+    assert f"ended without concluding (a SIGKILL or a lost machine); found by {then}" in parent.data.tags["fer_search.killed"]
+    assert parent.info.status == "FINISHED"
 
 
 def test_resume_refuses_what_would_change_the_search_and_says_when_there_is_nothing(tiny, ray_local):

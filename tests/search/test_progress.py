@@ -2,7 +2,7 @@
 
 import io
 
-from search.engine.progress import Progress
+from search.engine.progress import Progress, epoch_seconds
 from spaces.fidelity import Fidelity
 from search.text import fmt_duration
 
@@ -67,7 +67,7 @@ def test_a_network_epoch_shows_its_progress_and_one_honest_estimate(tmp_path):
     p = Progress("resnet50", 4, Fidelity("epoch", (1, 30)), stream=out, interval=0, epochs_dir=tmp_path)
     p.on_trial_start(0, [], Trial("a", {}))
     write_progress(tmp_path / "a.json", {"epoch": 2, "epochs": 30, "batch": 50, "batches": 200, "faces_per_second": 40.0,
-                                         "epoch_seconds_left": 450.0, "at": time.time()})
+                                         "seconds_per_batch": 3.0, "epoch_seconds_left": 450.0, "at": time.time()})
     line = p.line()
     assert "epoch 2/30 25%, 40 faces/s, 7m30s left in it" in line
     # this epoch's rest, then 28 more at 600 s each: the search's 'left' counts them
@@ -77,5 +77,7 @@ def test_a_network_epoch_shows_its_progress_and_one_honest_estimate(tmp_path):
     notes = [ln for ln in out.getvalue().splitlines() if "an epoch takes" in ln]
     assert notes == ["[resnet50] on this machine's CPU an epoch takes about 10m00s (40 faces/s); a trial of 30 epochs "
                      "about 5h00m; cheaper: --fix input_size=96, the cnn family, or a GPU"]
+    # written at an epoch's last batch (a small split: an epoch of a few batches), its pace still holds
+    assert epoch_seconds({"batch": 200, "batches": 200, "seconds_per_batch": 3.0, "epoch_seconds_left": 0.0}) == 600
     (tmp_path / "a.json").write_text(json.dumps({"epoch": 2, "at": time.time() - 600}))  # stale: not shown
     assert "epoch 2/30" not in p.line()

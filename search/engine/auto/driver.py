@@ -299,7 +299,7 @@ def start_tracking(auto: Auto) -> None:
     auto.tracker = tracking.Tracker(uri, experiment, auto.name, "auto", auto.data.fingerprint, Path(auto.args.results_dir),
                                     auto.say)
     auto.tracker.start_search({"families": ",".join(auto.lanes), "time_budget_s": auto.args.time_budget,
-                               "seed": auto.args.seed, "data_source": auto.data.source}, None, resuming=auto.args.resume)
+                               "seed": auto.args.seed, "data_source": auto.data.source}, None, found_by="--resume" if auto.args.resume else None)
     for lane in auto.lanes.values():
         lane.search.parent_run = auto.tracker.parent_id
 
