@@ -65,8 +65,7 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
     rows = rows.drop(columns=["search", "data", "node", "finished_at"], errors="ignore")
     if "model" in rows:
         rows = rows.assign(model=rows["model"].map(lambda p: Path(p).name if isinstance(p, str) else p))
-    # one family's page: its parameters need no prefix to tell them from the metrics
-    rows = rows.rename(columns=lambda c: c.removeprefix("param_"))
+    rows = with_parameters_in_one_column(rows)
     trials = report.trials_of(folder, family.fidelity().attr if family else None)
     tags = meta.get("tags", {})
     about = (f"<p>{html.escape(meta['family'])} on {html.escape(str(tags.get('data_source')))}: {len(trials)} trial(s) "
@@ -77,6 +76,21 @@ def search_sections(folder: Path, board, args) -> list[tuple[str, str]]:
                 ("Learning curves of the best trials", curves_section(trials, family)),
                 ("Parameters (Optuna)", parameters_section(meta, family, trials))]
     return sections if family is None else sections + model_sections(meta, family, args)
+
+
+def with_parameters_in_one_column(rows):
+    """The trials' parameters as one column of ``name=value`` words, as the search prints
+    them: a column each made a network's table twice as wide as a 1280-pixel window."""
+    import pandas as pd
+
+    from ..text import fmt_config
+
+    params = [c for c in rows.columns if c.startswith("param_")]
+    if not params:
+        return rows
+    text = [fmt_config({c.removeprefix("param_"): v for c, v in row.items() if not pd.isna(v)}, limit=len(params))
+            for _, row in rows[params].iterrows()]
+    return rows.drop(columns=params).assign(parameters=text)
 
 
 def curves_section(trials: list[dict], family) -> str:
