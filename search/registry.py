@@ -6,19 +6,22 @@ fidelity, how its model is stored (``model_format``, a name in
 those are. The driver asks these questions and never tests a family's name.
 
 Modules are named, not imported: an ``svm`` search never imports TensorFlow, and the CLI
-lists families without importing any of them. Adding a classical family is one module in
-``spaces/``, one in ``trainables/`` and one line here; adding a pretrained network is one
-space module and one line in ``trainables/backbones.py``.
+lists families without importing any of them; a module, once imported, is checked against
+its contract (``search/contracts.py``). Adding a classical family is one module in
+``spaces/``, one in ``trainables/`` and one line here (docs/development.md says when a
+model's classes need a trusted prefix too); adding a pretrained network is one space
+module and one line in ``trainables/backbones.py``.
 """
 
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from types import ModuleType
 
 from trainables.backbones import BACKBONES
 from trainables.errors import FerSearchError
+
+from .contracts import ClassicalTrainable, SpaceModule, Trainable, checked
 
 CLASSICAL, NETWORK = "classical", "network"
 
@@ -33,11 +36,12 @@ class Family:
     weights_file: str | None = None  # a pretrained network's ImageNet weights (Keras' cache name)
     cpus_per_trial: int = 1
 
-    def space(self) -> ModuleType:
-        return importlib.import_module(self.space_module)
+    def space(self) -> SpaceModule:
+        return checked(importlib.import_module(self.space_module), SpaceModule)
 
-    def trainable(self) -> ModuleType:
-        return importlib.import_module(self.trainable_module)
+    def trainable(self) -> Trainable:
+        """The trainable module; a classical one also fits the final model."""
+        return checked(importlib.import_module(self.trainable_module), Trainable if self.is_network else ClassicalTrainable)
 
     @property
     def is_network(self) -> bool:

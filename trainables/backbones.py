@@ -17,8 +17,12 @@ class Backbone:
     summary: str  # the family's one-line description in --help
     application: str  # the keras.applications constructor
     weights_file: str  # its ImageNet weights without the top, as Keras caches them
-    weights_folder: str  # where under KERAS_WEIGHTS_URL Keras fetches them
-    # the layer names of its trainable blocks: (stage, block) groups, unfrozen from the top
+    # where under KERAS_WEIGHTS_URL Keras fetches them, or a whole URL of a folder
+    # (EfficientNet's weights live under another prefix)
+    weights_folder: str
+    # the layer names of its trainable blocks, unfrozen from the top: a pattern whose two
+    # groups are the stage and the block, each a number or a letter (ResNet's
+    # r"^conv(\d)_block(\d+)_", EfficientNet's r"^block(\d+)([a-z])_")
     block_pattern: str
     # subtracted per channel before the backbone (caffe-style models); None where the
     # application normalises its 0-255 input itself
@@ -26,7 +30,8 @@ class Backbone:
 
     @property
     def weights_url(self) -> str:
-        return f"{KERAS_WEIGHTS_URL}{self.weights_folder}/{self.weights_file}"
+        base = self.weights_folder if "://" in self.weights_folder else KERAS_WEIGHTS_URL + self.weights_folder
+        return f"{base.rstrip('/')}/{self.weights_file}"
 
 
 # keras.applications' ResNets are "caffe" style: BGR, minus the ImageNet channel means.

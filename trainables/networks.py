@@ -72,9 +72,12 @@ def keras_cache() -> Path:
 
 
 def block_of(layer_name: str, pattern: str) -> tuple[int, int] | None:
-    """The (stage, block) a layer belongs to, or None (the stem, the last norm)."""
+    """The (stage, block) a layer belongs to, or None (the stem, the last norm). A block
+    named by a letter counts from a = 1 (EfficientNet's ``block2b_``: (2, 2))."""
     m = re.match(pattern, layer_name)
-    return (int(m[1]), int(m[2])) if m else None
+    if not m:
+        return None
+    return tuple(int(g) if g.isdigit() else ord(g.lower()) - ord("a") + 1 for g in (m[1], m[2]))
 
 
 def residual_blocks(backbone, pattern: str) -> list[tuple[int, int]]:
