@@ -141,7 +141,9 @@ def run(ctx: Context) -> dict:
         figures.append(figure(f"{family}: training images/s, whole epochs (validation, checkpoint, report)",
                               rate(whole_s), rate(bare_s["whole"]), peer + " that validates on the same val faces", "images/s"))
         details[family] = {"images": n, "epochs": epochs, "gpu": gpu, "config": configs[family], "bare_s": bare_s, "fit_s": fit_s, "whole_s": whole_s}
-        if family == "cnn" and other_backend():  # the same bare fit under JAX, where both are installed
+        # the same bare fit under JAX, where both are installed (not in the quick smoke run: a
+        # minute of JAX's start and compilation for one epoch of 200 faces says nothing)
+        if family == "cnn" and not ctx.quick and other_backend():
             jax_s = bare_in_process(family, configs[family], ctx.data, limit, epochs, threads, precision, "jax")
             figures.append(figure("cnn: a bare model.fit's training images/s under JAX", rate(jax_s["fit"]), rate(bare_s["fit"]),
                                   f"the same under TensorFlow ({precision}, {threads} threads)", "images/s"))

@@ -170,3 +170,30 @@ def test_retry_failed_runs_the_failed_trials_again_and_optuna_learns_their_resul
     [first_run] = by_state[optuna.trial.TrialState.FAIL]
     assert len(by_state[optuna.trial.TrialState.COMPLETE]) == 4
     assert any(t.params == first_run.params and t.value == pytest.approx(value) for t in by_state[optuna.trial.TrialState.COMPLETE])
+
+
+def test_sigterm_mid_network_trial_concludes_then_resume_completes_it(tmp_path, ray_local):
+    """A network search stopped by SIGTERM between its epochs: one line of resume, no native
+    dump (TensorFlow's absl), its best so far exported; --resume finishes every trial."""
+    folders = ["--results-dir", str(tmp_path / "results"), "--models-dir", str(tmp_path / "models")]
+    argv = [sys.executable, "-m", "search", "cnn", "--data", "demo:280", "--trials", "1", "--max-epochs", "2",
+            "--scheduler", "none", "--name", "long-net", "--no-tracking", *folders]
+    proc = subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    experiment, deadline = tmp_path / "results" / "long-net", time.time() + 240
+    while time.time() < deadline and not any(f.read_text().strip() for f in experiment.glob("*/result.json")):
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGTERM)  # after the trial's first epoch, before its second
+    out, err = proc.communicate(timeout=240)
+    assert proc.returncode == 143, err[-3000:]
+    assert "interrupted: continue with python -m search cnn --resume --name long-net" in out
+    assert "Traceback" not in err and "SIGTERM received" not in err
+    assert (tmp_path / "models" / "cnn_best.keras").exists()
+
+    resumed = run_cli("cnn", "--resume", "--name", "long-net", *folders)
+    assert resumed.code == 0, resumed.err
+    board = read_board(tmp_path / "results")
+    assert len(board) == 1 and set(board["status"]) == {"finished"}
+    [result] = experiment.glob("*/result.json")
+    assert [json.loads(line)["epoch"] for line in result.read_text().splitlines()] == [1, 2]  # continued, not rerun
