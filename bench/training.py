@@ -69,7 +69,7 @@ def bare(config: dict, data: str, limit: int, epochs: int, threads: int, precisi
     return times
 
 
-def bare_in_process(family: str, config: dict, data: str, limit: int, epochs: int, threads: int, precision: str,
+def bare_in_own_process(family: str, config: dict, data: str, limit: int, epochs: int, threads: int, precision: str,
                     keras_backend: str | None = None) -> dict:
     env = {**os.environ, **({"KERAS_BACKEND": keras_backend} if keras_backend else {})}
     out = subprocess.run([sys.executable, "-m", "bench.training", "--bare", family, "--data", data,
@@ -128,7 +128,7 @@ def run(ctx: Context) -> dict:
     configs = {**CONFIGS, "resnet50": {**CONFIGS["resnet50"], "input_size": 224}} if gpu else CONFIGS
     figures, details = [], {}
     for family in ("cnn",) if ctx.quick else ("cnn", "resnet50"):
-        bare_s = bare_in_process(family, configs[family], ctx.data, limit, epochs, threads, precision)
+        bare_s = bare_in_own_process(family, configs[family], ctx.data, limit, epochs, threads, precision)
         fit_s, whole_s = trainable(configs[family], ctx.data, limit, epochs, threads, precision)
         n = len(splits(ctx.data, limit).index["train"])  # the limit may exceed the split
 
@@ -144,7 +144,7 @@ def run(ctx: Context) -> dict:
         # the same bare fit under JAX, where both are installed (not in the quick smoke run: a
         # minute of JAX's start and compilation for one epoch of 200 faces says nothing)
         if family == "cnn" and not ctx.quick and other_backend():
-            jax_s = bare_in_process(family, configs[family], ctx.data, limit, epochs, threads, precision, "jax")
+            jax_s = bare_in_own_process(family, configs[family], ctx.data, limit, epochs, threads, precision, "jax")
             figures.append(figure("cnn: a bare model.fit's training images/s under JAX", rate(jax_s["fit"]), rate(bare_s["fit"]),
                                   f"the same under TensorFlow ({precision}, {threads} threads)", "images/s"))
             details["cnn"]["jax_bare_s"] = jax_s

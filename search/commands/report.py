@@ -96,8 +96,7 @@ def with_parameters_in_one_column(rows):
 def curves_section(trials: list[dict], family) -> str:
     from ..stores import report
 
-    network = bool(family and family.is_network)
-    fig = report.learning_curves_figure(trials, network)
+    fig = report.learning_curves_figure(trials, family.fidelity().attr) if family else None
     if fig is None:
         return report.note("no trial has reported an epoch or a rung yet")
     return report.figures_html([report.png_of_figure(fig)], "learning curves")

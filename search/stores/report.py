@@ -73,7 +73,7 @@ def trials_of(folder: Path, fidelity_attr: str | None) -> list[dict]:
         parts = trial_folder.name.split("_")
         order = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else len(trials)
         trials.append({"order": order, "_config": t["config"], "val_accuracy": score, "end": last["timestamp"],
-                       "trial_id": last.get("trial_id", trial_folder.name), "results": t["results"],
+                       "results": t["results"],
                        "fidelity": last.get(fidelity_attr) if fidelity_attr else None,
                        "start": t["results"][0]["timestamp"] - t["results"][0].get("time_this_iter_s", 0)})
     return sorted(trials, key=lambda t: t["order"])
@@ -103,33 +103,34 @@ def progress_figures(trials: list[dict]) -> list[str]:
     return shown
 
 
-def learning_curves_figure(trials: list[dict], network: bool):
-    """The best trials' curves: for a network, train (dashed) and val (solid) accuracy and
-    loss per epoch; for a classical model, val accuracy at each rung's share of train. A
-    trial paused and continued reports an epoch again: its last report of it is drawn."""
+def learning_curves_figure(trials: list[dict], fidelity_attr: str):
+    """The best trials' curves against their fidelity (a network's epochs, a classical
+    model's share of train, on a log scale): val solid, train dashed, accuracy and, where
+    the trials report it, loss. A trial paused and continued reports a step again: its last
+    report of it is drawn."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     best = sorted(trials, key=lambda t: -t["val_accuracy"])[:CURVES_OF_BEST]
-    x_key = "epoch" if network else "train_fraction"
-    best = [t for t in best if any(x_key in r for r in t["results"])]
+    best = [t for t in best if any(fidelity_attr in r for r in t["results"])]
     if not best:
         return None
-    panels = (("accuracy", "val_accuracy", "train_accuracy"), ("loss", "val_loss", "train_loss")) if network else \
-        (("val accuracy", "val_accuracy", None),)
+    reported = {k for t in best for r in t["results"] for k in r}
+    panels = [(label, f"val_{label}", f"train_{label}" if f"train_{label}" in reported else None)
+              for label in ("accuracy", "loss") if f"val_{label}" in reported]
     fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.6), squeeze=False)
     for ax, (label, val_key, train_key) in zip(axes[0], panels):
         for i, t in enumerate(best):
-            by_x = {r[x_key]: r for r in t["results"] if x_key in r}
+            by_x = {r[fidelity_attr]: r for r in t["results"] if fidelity_attr in r}
             xs = sorted(by_x)
             name = f"trial {t['order']} ({t['val_accuracy']:.3f})"
             ax.plot(xs, [by_x[x].get(val_key, np.nan) for x in xs], "-o", ms=3, color=f"C{i}", label=name)
             if train_key:
                 ax.plot(xs, [by_x[x].get(train_key, np.nan) for x in xs], "--", color=f"C{i}", alpha=0.7)
-        ax.set_xlabel("epoch" if network else "share of train (rung)")
-        if not network:
+        ax.set_xlabel(fidelity_attr.replace("_", " "))
+        if max(by_x) <= 1:  # a share of train, its rungs a factor apart
             ax.set_xscale("log")
         ax.set_ylabel(label + (" (dashed: train)" if train_key else ""))
         ax.grid(alpha=0.3)

@@ -23,11 +23,11 @@ def test_learning_curves_draw_the_best_trials_last_report_of_each_epoch():
     trials = [trial(i, [(1, 0.1 * i), (2, 0.1 * i + 0.05)]) for i in range(7)]
     trials[6]["results"].append({**trials[6]["results"][-1], "val_accuracy": 0.99})  # epoch 2 again, after a pause
     trials[6]["val_accuracy"] = 0.99
-    fig = report.learning_curves_figure(trials, network=True)
+    fig = report.learning_curves_figure(trials, "epoch")
     accuracy, loss = fig.axes
     drawn = {line.get_label(): line.get_ydata().tolist() for line in accuracy.lines if not line.get_label().startswith("_")}
     assert len(drawn) == report.CURVES_OF_BEST  # the best five of seven, each a val line (and a train one)
     assert drawn["trial 6 (0.990)"] == pytest.approx([0.6, 0.99])  # its last report of epoch 2
     assert "trial 0 (0.050)" not in drawn and len(accuracy.lines) == len(loss.lines) == 2 * report.CURVES_OF_BEST
     assert report.learning_curves_figure([{"order": 0, "val_accuracy": 0.3, "results": [{"val_accuracy": 0.3}]}],
-                                         network=False) is None  # nothing per rung to draw
+                                         "train_fraction") is None  # nothing per rung to draw
