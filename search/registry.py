@@ -8,9 +8,10 @@ those are. The driver asks these questions and never tests a family's name.
 Modules are named, not imported: an ``svm`` search never imports TensorFlow, and the CLI
 lists families without importing any of them; a module, once imported, is checked against
 its contract (``search/contracts.py``). Adding a classical family is one module in
-``spaces/``, one in ``trainables/`` and one line here (docs/development.md says when a
-model's classes need a trusted prefix too); adding a pretrained network is one space
-module and one line in ``trainables/backbones.py``.
+``spaces/``, one in ``trainables/`` and one line here (a model holding classes from
+outside scikit-learn, NumPy and SciPy names their modules in ``trusted_types``, and what
+else it imports in ``requirements``); adding a pretrained network is one
+space module and one line in ``trainables/backbones.py``.
 """
 
 from __future__ import annotations
@@ -35,6 +36,12 @@ class Family:
     kind: str = CLASSICAL  # CLASSICAL: scikit-learn on features; NETWORK: Keras, trained by epochs
     weights_file: str | None = None  # a pretrained network's ImageNet weights (Keras' cache name)
     cpus_per_trial: int = 1
+    # What its exported model needs beyond scikit-learn, NumPy and SciPy (or Keras): the
+    # module prefixes of the classes it may hold, trusted when a skops file is loaded (any
+    # other class in a file means it is not one of ours), and the modules (import names)
+    # whose installed versions MLflow records with the logged model.
+    trusted_types: tuple[str, ...] = ()
+    requirements: tuple[str, ...] = ()
 
     def space(self) -> SpaceModule:
         return checked(importlib.import_module(self.space_module), SpaceModule)
@@ -70,11 +77,15 @@ def _network(name: str, summary: str, weights_file: str | None = None) -> Family
     return Family(name, summary, f"spaces.{name}", "trainables.deep", NETWORK, weights_file)
 
 
+# A classical model that takes raw faces: its first step is our HOG (OpenCV's).
+ON_HOG = {"trusted_types": ("trainables.features.",), "requirements": ("cv2",)}
+
 FAMILIES: dict[str, Family] = {
     f.name: f
     for f in (
-        Family("svm", "support vector machine on HOG features (C, gamma, PCA, HOG, mirrored faces)", "spaces.svm", "trainables.svm"),
-        Family("rf", "random forest on HOG features (trees, depth, features per split, HOG)", "spaces.rf", "trainables.rf"),
+        Family("svm", "support vector machine on HOG features (C, gamma, PCA, HOG, mirrored faces)", "spaces.svm", "trainables.svm",
+               **ON_HOG),
+        Family("rf", "random forest on HOG features (trees, depth, features per split, HOG)", "spaces.rf", "trainables.rf", **ON_HOG),
         *(_network(name, b.summary, b.weights_file) for name, b in BACKBONES.items()),
         _network("cnn", "VGG-style network trained from scratch in Keras (depth, width, learning rate)"),
     )

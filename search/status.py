@@ -13,3 +13,14 @@ def of(last_result: dict | None, error, fidelity) -> str:
     if reached is not None and reached < fidelity.max:
         return STOPPED
     return FINISHED
+
+
+def error_text(trial) -> str | None:
+    """A Ray trial's error: its error file's text (the traceback), else Ray's own account."""
+    from pathlib import Path
+
+    path = getattr(trial, "error_file", None)
+    try:
+        return Path(path).read_text() if path and Path(path).exists() else (str(trial.get_error()) if trial.get_error() else None)
+    except Exception:
+        return None

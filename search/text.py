@@ -25,3 +25,9 @@ def error_line(text: str, limit: int = 300) -> str:
     named = [m for m in (re.match(r"^(?:\w+\.)*(\w+(?:Error|Exception)): ?(.*)$", line) for line in lines) if m]
     one = f"{named[-1].group(1)}: {named[-1].group(2)}" if named else (lines[-1] if lines else "")
     return one[:limit]
+
+
+def first_line(e: Exception) -> str:
+    """An exception in one short line: its type and the first line of its message."""
+    text = str(e).strip().splitlines()
+    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__

@@ -165,3 +165,20 @@ def fit_all(config: dict, splits: Splits, settings: dict, features, fit):
     train = splits.index["train"]
     order = train[nested_order(splits.labels[train], settings["seed"])]
     return fit(config, *training_set(config, splits, features, order), settings)
+
+
+def trainable_of(features, fit, exported, fit_exponent: float = DEFAULT_EXPONENT):
+    """A classical family's ``train`` and ``final_model`` (its trainable module's
+    contract, ``search/contracts.py``) from what the family itself defines: ``features``,
+    ``fit`` and ``exported`` (see ``fit_on_rungs``). A family module says
+    ``train, final_model = trainable_of(features, fit, exported, FIT_EXPONENT)``."""
+
+    def train(config: dict, data: Splits, settings: dict) -> None:
+        """The Ray Tune trainable: one fit per fidelity rung, one report each."""
+        fit_on_rungs(config, data, settings, features, fit, exported, fit_exponent)
+
+    def final_model(config: dict, data: Splits, settings: dict):
+        """Refit on the whole train split, as the trial's last rung did."""
+        return exported(config, fit_all(config, data, settings, features, fit))
+
+    return train, final_model

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 from . import fast_svc
-from .classical import fit_all, fit_on_rungs
+from .classical import trainable_of
 from .data import Splits
 from .features import HogFeatures, cached_hog, hog_params
 
@@ -59,11 +59,4 @@ def exported(config: dict, fitted: Pipeline) -> Pipeline:
 FIT_EXPONENT = 1.5
 
 
-def train(config: dict, data: Splits, settings: dict) -> None:
-    """The Ray Tune trainable: one fit per fidelity rung, one report each."""
-    fit_on_rungs(config, data, settings, features, fit, exported, FIT_EXPONENT)
-
-
-def final_model(config: dict, data: Splits, settings: dict) -> Pipeline:
-    """Refit on the whole train split, as the trial's last rung did."""
-    return exported(config, fit_all(config, data, settings, features, fit))
+train, final_model = trainable_of(features, fit, exported, FIT_EXPONENT)

@@ -7,6 +7,7 @@ from trainables.precision import PRECISIONS
 
 from .options import (
     add_data_options,
+    add_models_dir,
     add_results_dir,
     add_tracking_options,
     duration,
@@ -39,7 +40,7 @@ def add_parser(sub) -> None:
                    help="continue an interrupted or crashed auto run (--name, else the latest in --results-dir) "
                         "with a new --time-budget")
     add_results_dir(p)
-    p.add_argument("--models-dir", default="models", metavar="DIR", help="exported models and auto_best.json (default: models/)")
+    add_models_dir(p, "exported models and auto_best.json")
     p.add_argument("--max-epochs", type=positive_int, default=NETWORK_EPOCHS, metavar="N",
                    help=f"the most epochs a network trial trains; the budget usually ends it sooner (default: {NETWORK_EPOCHS})")
     p.add_argument("--precision", choices=PRECISIONS, default="auto", help="the networks' Keras dtype policy (default: auto)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from .options import positive_int
+from .options import add_models_dir, add_trust, positive_int
 
 SUMMARY = "soft-vote the exported models: ensemble [--top K] [--tta]"
 
@@ -15,8 +15,7 @@ SUMMARY = "soft-vote the exported models: ensemble [--top K] [--tta]"
 def add_parser(sub) -> None:
     p = sub.add_parser("ensemble", help="soft-vote the best exported models (weights fitted on val)")
     p.set_defaults(main=main)
-    p.add_argument("--models-dir", type=Path, default=Path("models"), metavar="DIR",
-                   help="where the exported models are, and where the manifest goes (default: models/)")
+    add_models_dir(p, "where the exported models are, and where the manifest goes")
     p.add_argument("--top", type=positive_int, default=3, metavar="K", help="the K best models by val accuracy (default: 3)")
     p.add_argument("--families", metavar="NAMES", help="only these families, comma-separated (default: every one exported)")
     p.add_argument("--tta", action="store_true",
@@ -24,7 +23,7 @@ def add_parser(sub) -> None:
     p.add_argument("--out", type=Path, metavar="FILE", help="the manifest (default: MODELS_DIR/ensemble.json)")
     p.add_argument("--data", metavar="PATH", help="where the members' data is now, when it moved (the fingerprint must match)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR", help="the data cache (default: $FER_SEARCH_CACHE or ~/.cache/fer-search)")
-    p.add_argument("--trust", action="store_true", help="load members that have no card or do not match it (know where they come from)")
+    add_trust(p, "a member")
 
 
 def exported(models_dir: Path, families: list[str] | None) -> list[tuple[Path, dict]]:

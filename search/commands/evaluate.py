@@ -8,7 +8,7 @@ from pathlib import Path
 from trainables.errors import FerSearchError
 from trainables.labels import EMOTIONS
 
-from .options import add_data_options
+from .options import add_data_options, add_trust
 
 SUMMARY = "score an exported model: evaluate MODEL_FILE"
 
@@ -20,8 +20,7 @@ def add_parser(sub) -> None:
     add_data_options(p, val_default=None)
     p.add_argument("--split", choices=("train", "val", "test"), default="test")
     p.add_argument("--json", metavar="FILE", help="also write accuracy, macro_f1, per_class and confusion_matrix here")
-    p.add_argument("--trust", action="store_true",
-                   help="load a model file that has no card or does not match its card's sha256 (know where it comes from)")
+    add_trust(p)
 
 
 def evaluate(model_file: Path, data_spec: str | None, split: str, val_fraction: float | None,

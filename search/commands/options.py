@@ -66,3 +66,12 @@ def add_tracking_options(p: argparse.ArgumentParser) -> None:
 
 def add_results_dir(p: argparse.ArgumentParser, what: str = "Ray experiments and the leaderboard"):
     return p.add_argument("--results-dir", default="results", metavar="DIR", help=f"{what} (default: results/)")
+
+
+def add_models_dir(p: argparse.ArgumentParser, what: str = "exported best models"):
+    return p.add_argument("--models-dir", type=Path, default=Path("models"), metavar="DIR", help=f"{what} (default: models/)")
+
+
+def add_trust(p: argparse.ArgumentParser, what: str = "a model file"):
+    return p.add_argument("--trust", action="store_true",
+                          help=f"load {what} that has no card or does not match its card's sha256 (know where it comes from)")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 from trainables.errors import FerSearchError
 
+from .options import add_trust
+
 if TYPE_CHECKING:  # numpy is imported where it is used: --help answers at once
     import numpy as np
 
@@ -26,8 +28,7 @@ def add_parser(sub) -> None:
     p.add_argument("--json", metavar="FILE", type=Path,
                    help="write, per photo, its faces: box [x, y, w, h], emotion and the 7 probabilities")
     p.add_argument("--annotate", metavar="DIR", type=Path, help="write a copy of each photo (PNG) with its faces boxed and labelled")
-    p.add_argument("--trust", action="store_true",
-                   help="load a model file that has no card or does not match its card's sha256 (know where it comes from)")
+    add_trust(p)
 
 
 def main(args) -> int:

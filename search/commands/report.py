@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-from .options import add_results_dir
+from .options import add_models_dir, add_results_dir, add_trust
 
 SUMMARY = "an HTML page of a search: report [--name NAME] [--out FILE]"
 
@@ -15,12 +15,11 @@ def add_parser(sub) -> None:
     p.set_defaults(main=main)
     p.add_argument("--name", help="the search (default: every search in the results folder, one section each)")
     add_results_dir(p, "where the searches are")
-    p.add_argument("--models-dir", type=Path, default=Path("models"), metavar="DIR",
-                   help="where the exported models are (default: models/)")
+    add_models_dir(p, "where the exported models are")
     p.add_argument("--out", type=Path, metavar="FILE",
                    help="the page (default: RESULTS_DIR/NAME/report.html, or RESULTS_DIR/report.html for all)")
     p.add_argument("--cache-dir", type=Path, metavar="DIR", help="the data cache (default: $FER_SEARCH_CACHE or ~/.cache/fer-search)")
-    p.add_argument("--trust", action="store_true", help="load an exported model that does not match its card")
+    add_trust(p, "an exported model")
 
 
 def main(args) -> int:
@@ -105,12 +104,12 @@ def curves_section(trials: list[dict], family) -> str:
 def parameters_section(meta: dict, family, trials: list[dict]) -> str:
     """Optuna's plots from the trials that reached full fidelity: a score on a twenty-seventh
     of train is no comparison with one on all of it."""
-    from ..stores import report, tracking
+    from ..stores import report, tracking_figures
 
     top = (meta.get("fidelity", {}).get("rungs") or [None])[-1]
     reached = [t for t in trials if top is None or t["fidelity"] is None or t["fidelity"] >= top - 1e-9]
     study_rows = reached if len(reached) >= 2 else trials
-    figures = tracking.optuna_figures(family.space() if family else None, study_rows,
+    figures = tracking_figures.optuna_figures(family.space() if family else None, study_rows,
                                       plots=("param_importances", "parallel_coordinate"))
     return ((report.note("from every trial: fewer than two reached full fidelity") if study_rows is not reached else "")
             + (report.figures_html([report.png_of_figure(f) for _, f in figures], "Optuna")

@@ -10,6 +10,7 @@ from trainables.precision import PRECISIONS
 from .. import registry
 from .options import (
     add_data_options,
+    add_models_dir,
     add_results_dir,
     add_tracking_options,
     duration,
@@ -40,7 +41,7 @@ def add_family_parser(sub, family: registry.Family) -> None:
                         "its finished trials are kept, unfinished ones continue, up to its own --trials")
     p.add_argument("--retry-failed", action="store_true", help="with --resume: run the failed trials again too")
     add_results_dir(p)
-    p.add_argument("--models-dir", default="models", metavar="DIR", help="exported best models (default: models/)")
+    add_models_dir(p)
     p.add_argument("--searcher", choices=("tpe", "random"), default="tpe", help="Optuna sampler (default: tpe)")
     p.add_argument("--warm-start", type=positive_int, nargs="?", const=3, default=None, metavar="K",
                    help="evaluate first the K (default 3) best configurations of earlier searches of this family "

@@ -12,7 +12,7 @@ from pathlib import Path
 from trainables.errors import FerSearchError
 
 from .. import registry, status
-from ..stores import experiments, leaderboard, tracking
+from ..stores import experiments, leaderboard, tracking, tracking_reads
 from .options import add_results_dir, add_tracking_options
 
 SUMMARY = "log searches to MLflow afterwards"
@@ -68,6 +68,6 @@ def main(args) -> int:
     for folder in found:
         trials, logged = sync_search(folder, uri)
         print(f"synced {folder.name}: {trials} trial(s), {logged} new report(s) logged to {uri}")
-    board = leaderboard.write_all(results_dir, tracking.leaderboard_rows(client))
+    board = leaderboard.write_all(results_dir, tracking_reads.leaderboard_rows(client))
     print(f"leaderboard: {board}")
     return 0

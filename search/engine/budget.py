@@ -44,6 +44,7 @@ class Budget:
     models: dict = field(default_factory=dict)
     last_result: float | None = None  # when the last report came (the end is measured from there)
     extra_reserve: object = None  # a function of this budget: more to reserve (auto: the ensemble and its TTA)
+    best: dict = field(default_factory=dict)  # family -> (val_accuracy, trial_id) of its best report so far
 
     @classmethod
     def of(cls, started: float, seconds: float | None, faces: dict, fixed_seconds: float = FIXED_END_SECONDS) -> Budget:
@@ -56,9 +57,17 @@ class Budget:
         self.last_result = time.time()
         if result.get("training_iteration") == 1 and result.get("time_this_iter_s") is not None:
             self.first_units.setdefault(family, []).append(float(result["time_this_iter_s"]))
+        trial_id, val = result.get("trial_id"), result.get("val_accuracy")
+        if val is not None and val > self.best.get(family, (float("-inf"), None))[0]:
+            self.best[family] = (float(val), trial_id)
         if result.get("predict_seconds") is not None:  # the latest: a first epoch's includes tracing the graph
-            self.models[(family, result.get("trial_id"))] = (float(result["predict_seconds"]),
-                                                             float(result.get("model_mb") or 0.0))
+            self.models[(family, trial_id)] = (end_predict_seconds(result), float(result.get("model_mb") or 0.0))
+
+    def ended(self, family: str, trial_id: str) -> None:
+        """A trial that ended (finished, stopped, failed) and is not its family's best can
+        never be exported: its model leaves the reserve."""
+        if self.best.get(family, (None, None))[1] != trial_id:
+            self.models.pop((family, trial_id), None)
 
     def scoring_seconds(self, family: str) -> float:
         """Predicting val and test once with the family's costliest model so far."""
@@ -102,6 +111,17 @@ class Budget:
 
     def left(self, now: float | None = None) -> float | None:
         return None if self.deadline is None else self.deadline - (time.time() if now is None else now)
+
+
+def end_predict_seconds(result: dict) -> float:
+    """What predicting val takes at the end, from a trial's measurement: the end predicts
+    on every core of this machine (``parallel.runner``), a classical trial on the threads
+    it was given (its report's ``threads``; a network's report has none: its predict is
+    parallel already)."""
+    from ..parallel import cores
+
+    seconds, threads = float(result["predict_seconds"]), result.get("threads")
+    return seconds * min(1.0, float(threads) / cores()) if threads else seconds
 
 
 # The end's fixed costs as measured by the last searches in a results folder.

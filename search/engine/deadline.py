@@ -40,12 +40,13 @@ class UnitGate(TrialScheduler):
         if self.pause:
             self.pause.observe(trial.trial_id, result)
         action = self.inner.on_trial_result(tune_controller, trial, result)
-        if action != TrialScheduler.CONTINUE:
-            return action
         next_unit = result.get("next_unit_seconds")
-        if next_unit and not self.budget.fits(next_unit):
-            return TrialScheduler.STOP
-        return TrialScheduler.PAUSE if self.pausing() else action
+        if action == TrialScheduler.CONTINUE and next_unit and not self.budget.fits(next_unit):
+            action = TrialScheduler.STOP
+        if action == TrialScheduler.STOP:
+            self.budget.ended(self.family, trial.trial_id)
+            return action
+        return TrialScheduler.PAUSE if self.pausing() and action == TrialScheduler.CONTINUE else action
 
     def choose_trial_to_run(self, tune_controller):
         return None if self.pausing() else self.inner.choose_trial_to_run(tune_controller)
@@ -66,12 +67,15 @@ class UnitGate(TrialScheduler):
         self.inner.on_trial_add(tune_controller, trial)
 
     def on_trial_error(self, tune_controller, trial):
+        self.budget.ended(self.family, trial.trial_id)
         self.inner.on_trial_error(tune_controller, trial)
 
     def on_trial_complete(self, tune_controller, trial, result):
+        self.budget.ended(self.family, trial.trial_id)
         self.inner.on_trial_complete(tune_controller, trial, result)
 
     def on_trial_remove(self, tune_controller, trial):
+        self.budget.ended(self.family, trial.trial_id)
         self.inner.on_trial_remove(tune_controller, trial)
 
     def debug_string(self) -> str:

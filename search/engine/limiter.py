@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
+from .. import internals
+from ..internals import told_optuna
+
 
 class BudgetedLimiter(ConcurrencyLimiter):
     """A ConcurrencyLimiter that proposes a trial only while its first unit of work fits
@@ -44,7 +47,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
         self.budget, self.pause = budget, pause
 
     def on_trial_result(self, trial_id: str, result: dict):
-        if _told(self.searcher, trial_id):
+        if told_optuna(self.searcher, trial_id):
             return  # a failed trial retried after a resume: its Optuna trial is final (see below)
         super().on_trial_result(trial_id, result)
 
@@ -54,17 +57,12 @@ class BudgetedLimiter(ConcurrencyLimiter):
         be one this limiter proposed, and Ray's ConcurrencyLimiter passes on only those;
         OptunaSearch drops a retried trial's second completion. Both reach Optuna here,
         so the rest of a resumed search learns from them."""
-        if trial_id in self.live_trials and not _told(self.searcher, trial_id):
+        if trial_id in self.live_trials and not told_optuna(self.searcher, trial_id):
             return super().on_trial_complete(trial_id, result=result, error=error)
         if trial_id in self.live_trials:  # the restored state still counted it as running
             self.live_trials.remove(trial_id)
             self.num_unfinished_live_trials -= 1
         tell_restored(self.searcher, trial_id, result, error)
-
-
-def _told(searcher, trial_id: str) -> bool:
-    """Whether OptunaSearch has told Optuna how this trial ended."""
-    return trial_id in getattr(searcher, "_completed_trials", ())
 
 
 def tell_restored(searcher, trial_id: str, result: dict | None, error: bool) -> None:
@@ -75,14 +73,14 @@ def tell_restored(searcher, trial_id: str, result: dict | None, error: bool) -> 
     completed trial with the same parameters."""
     import optuna
 
-    ot_trial = getattr(searcher, "_ot_trials", {}).get(trial_id)
+    ot_trial = internals.optuna_trial(searcher, trial_id)
     if ot_trial is None:  # not a trial this search's Optuna proposed
         return
-    if not _told(searcher, trial_id):
+    if not told_optuna(searcher, trial_id):
         searcher.on_trial_complete(trial_id, result=result, error=error)
         return
     value = (result or {}).get(searcher.metric)
     if error or value is None:  # failed again: the study holds that failure already
         return
-    searcher._ot_study.add_trial(optuna.trial.create_trial(params=ot_trial.params, distributions=ot_trial.distributions,
-                                                           value=value))
+    internals.add_to_study(searcher, optuna.trial.create_trial(params=ot_trial.params, distributions=ot_trial.distributions,
+                                                               value=value))

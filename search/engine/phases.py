@@ -19,8 +19,8 @@ from pathlib import Path
 from trainables.data import FerData, Splits, copies_of
 from trainables.errors import FerSearchError
 
-from .. import registry, status, stopping
-from ..stores import experiments, leaderboard, models, rows, tracking
+from .. import internals, registry, status, stopping
+from ..stores import experiments, leaderboard, models, rows, tracking, tracking_reads
 from ..stores.files import check_writable
 from ..text import error_line, fmt_config, fmt_duration
 from . import datasets, export, fixed, priors, resume
@@ -288,9 +288,9 @@ def trial_ended(search: Search, results) -> list[bool]:
     """Per result, whether its trial ended, rather than being left unfinished by an
     interrupted search: those a resume continues, as Ray Tune's saved state lists them
     (after a Ctrl-C, Ray Tune's clean-up marks the running trials terminated in memory)."""
-    unfinished = experiments.unfinished_trials(search.folder) if search.interrupted else set()
+    unfinished = internals.unfinished_trials(search.folder) if search.interrupted else set()
     if unfinished is None:  # the state lives in a bucket: the trials' own states
-        return [t.status in ("TERMINATED", "ERROR") for t in results._experiment_analysis.trials]
+        return [t.status in ("TERMINATED", "ERROR") for t in internals.result_trials(results)]
     return [Path(r.path).name.split("_")[1] not in unfinished for r in results]
 
 
@@ -354,7 +354,7 @@ def write_leaderboard(search: Search, trial_rows: list[dict]) -> Path:
     tracker = search.tracker
     if tracker is not None and not tracker.broken:
         try:
-            return leaderboard.write_all(search.results_dir, tracking.leaderboard_rows(tracker.client))
+            return leaderboard.write_all(search.results_dir, tracking_reads.leaderboard_rows(tracker.client))
         except Exception as e:  # MLflow went away at the very end: the search's own rows still land
             search.say(f"warning: leaderboard from MLflow failed ({e}); writing this search's rows")
     return leaderboard.write(search.results_dir, search.name, trial_rows)

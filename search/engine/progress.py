@@ -14,7 +14,6 @@ from pathlib import Path
 from ray.tune import Callback
 
 from .. import status
-from ..stores.tracking import trial_error_text
 from ..text import error_line, fmt_config, fmt_duration
 
 
@@ -58,7 +57,7 @@ class Progress(Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info):
         # each failure named with its cause, on its own line (a search goes on without it)
-        cause = error_line(trial_error_text(trial) or "") or "no error text"
+        cause = error_line(status.error_text(trial) or "") or "no error text"
         self.stream.write(("\r\x1b[2K" if self.live else "") + f"trial {trial.trial_id} failed: {cause}\n")
         self._end(trial, status.FAILED)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ray.tune import Callback
 
 from .. import status
-from ..stores.tracking import Tracker, trial_error_text
+from ..stores.tracking import Tracker
 
 
 class TrackingCallback(Callback):
@@ -25,4 +25,4 @@ class TrackingCallback(Callback):
         self.tracker.end_trial(self._run(trial), status.of(trial.last_result, None, self.fidelity))
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        self.tracker.end_trial(self._run(trial), status.FAILED, trial_error_text(trial) or "the trial failed")
+        self.tracker.end_trial(self._run(trial), status.FAILED, status.error_text(trial) or "the trial failed")

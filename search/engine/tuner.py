@@ -11,7 +11,7 @@ from pathlib import Path
 from trainables.data import Splits
 from trainables.errors import FerSearchError
 
-from .. import stopping
+from .. import internals, stopping
 from ..registry import Family
 from .resources import TrialResources, node_cpus
 
@@ -149,7 +149,7 @@ class InterruptWatch(logging.Filter):
 
     RAY_LINES = ("Stop signal received", "Trials did not complete", "Experiment has been interrupted",
                  "Failed to fetch metrics")
-    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis", "ray.train._internal.syncer")
+    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis", internals.RAY_SYNCER_LOGGER)
     # Saving the experiment's state at every step (search.environment) races Ray's copy of
     # its staging folder: a copy that meets one of Ray's own temporary files after its
     # rename fails, with a traceback, and the next copy carries the state. Other sync
@@ -233,9 +233,9 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
     # client), searcher and scheduler (its budget); Tuner has no public setter for them,
     # so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the new budget
     # when Ray restores the searcher's state).
-    internal = tuner._local_tuner
-    internal.get_run_config().callbacks = callbacks
-    for part in (internal._tune_config.search_alg, internal._tune_config.scheduler):
+    run_config, search_alg, trial_scheduler = internals.restored_parts(tuner)
+    run_config.callbacks = callbacks
+    for part in (search_alg, trial_scheduler):
         part.budget, part.pause = s.budget, s.pause
     return tuner
 

@@ -38,20 +38,6 @@ def searches(results_dir: Path, name: str | None) -> list[Path]:
     return sorted(p.parent for p in results_dir.glob(f"*/{SEARCH_FILE}"))
 
 
-def unfinished_trials(folder: Path) -> set[str] | None:
-    """The trial ids that Ray Tune's last saved experiment state holds as pending, running
-    or paused: what a resume continues. None where there is no readable state."""
-    states = sorted(folder.glob("experiment_state-*.json"))
-    if not states:
-        return None
-    try:
-        saved = json.loads(states[-1].read_text())
-        trials = [json.loads(t[0]) if isinstance(t[0], str) else t[0] for t in saved["trial_data"]]
-    except (OSError, ValueError, KeyError, IndexError, TypeError):
-        return None
-    return {t["trial_id"] for t in trials if t.get("status") in ("PENDING", "RUNNING", "PAUSED")}
-
-
 def trial_folders(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_dir() and (p / "params.json").exists())
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from . import tracking
+from . import tracking, tracking_reads
 from .files import atomic_write
 from .rows import COLUMNS, PARAM, public
 
@@ -73,7 +73,7 @@ def read(results_dir: Path, tracking_uri: str | None = None):
     if tracking_uri is None and not mlflow_db.exists():
         return read_file(results_dir)
     uri = tracking_uri or tracking.default_uri(results_dir)
-    rows = tracking.leaderboard_rows(tracking.client(uri))
+    rows = tracking_reads.leaderboard_rows(tracking.client(uri))
     old = read_file(results_dir)
     searches = {r["search"] for r in rows}
     new = pd.DataFrame(rows)

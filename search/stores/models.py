@@ -1,4 +1,4 @@
-"""Exported model files: one ``ModelFormat`` per way a family's model is stored.
+"""Exported model files: one ``ModelFormat`` (a Protocol) per way a family's model is stored.
 
 A format knows how its model is read from a trial's checkpoint, saved atomically, loaded
 back (only ours), and logged to MLflow. A family names its format
@@ -28,9 +28,18 @@ from trainables.errors import FerSearchError
 
 from .files import atomic_write
 
-# Loading trusts scikit-learn, NumPy and SciPy types and our own feature steps; anything
-# else in a file means it is not one of ours.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.", "trainables.features.")
+# Loading a skops file trusts scikit-learn, NumPy and SciPy types, and those each family
+# names (``Family.trusted_types``: our HOG step); anything else means it is not one of ours.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.", "builtins.")
+# The modules whose versions MLflow records with every logged model of a format.
+REQUIREMENTS = {"skops": ("sklearn", "skops", "numpy", "scipy"), "keras": ("keras", "numpy")}
+
+
+def trusted_prefixes() -> tuple[str, ...]:
+    """What a skops file may hold: the common types and every registered family's."""
+    from .. import registry
+
+    return TRUSTED_PREFIXES + tuple(t for f in registry.FAMILIES.values() for t in f.trusted_types)
 
 
 def pinned_requirements(*modules: str) -> list[str]:
@@ -92,7 +101,7 @@ class ModelFormat(Protocol):
 
     def load(self, path: Path): ...  # only ours: a FerSearchError for anything else
 
-    def log(self, model, example, register: str | None): ...  # to MLflow, in its flavour
+    def log(self, model, example, register: str | None, family): ...  # to MLflow, in its flavour (family: its requirements)
 
 
 class SkopsFormat:
@@ -138,7 +147,7 @@ class SkopsFormat:
             untrusted = sio.get_untrusted_types(file=path)
         except Exception as e:  # skops raises a variety of errors on foreign or damaged files
             raise FerSearchError(f"{not_ours} (unreadable as skops: {type(e).__name__})") from None
-        foreign = [t for t in untrusted if not t.startswith(TRUSTED_PREFIXES)]
+        foreign = [t for t in untrusted if not t.startswith(trusted_prefixes())]
         if foreign:
             raise FerSearchError(f"{not_ours} (it holds {', '.join(foreign[:3])})", hint="only skops files that fer-search exported are loaded")
         try:
@@ -149,7 +158,7 @@ class SkopsFormat:
             raise FerSearchError(f"{not_ours} (it holds a {type(model).__name__}, not a model)")
         return model
 
-    def log(self, model, example, register: str | None):
+    def log(self, model, example, register: str | None, family):
         """MLflow's scikit-learn flavour in skops format; the model takes (N, 48, 48) faces."""
         import mlflow.sklearn
         import skops.io as sio
@@ -157,10 +166,10 @@ class SkopsFormat:
         import trainables
 
         trainables_dir = str(Path(trainables.__file__).resolve().parent)  # the feature steps' code travels with it
-        trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(TRUSTED_PREFIXES)]
+        trusted = [t for t in sio.get_untrusted_types(data=sio.dumps(model)) if t.startswith(trusted_prefixes())]
         return mlflow.sklearn.log_model(model, name="model", serialization_format="skops", skops_trusted_types=trusted,
                                         code_paths=[trainables_dir], input_example=example, registered_model_name=register,
-                                        pip_requirements=pinned_requirements("sklearn", "skops", "numpy", "scipy", "cv2"))
+                                        pip_requirements=pinned_requirements(*REQUIREMENTS["skops"], *family.requirements))
 
 
 class KerasFormat:
@@ -203,14 +212,17 @@ class KerasFormat:
             raise FerSearchError(f"{path}: not a fer-search model (it does not take 48x48x1 faces to 7 emotions)")
         return model
 
-    def log(self, model, example, register: str | None):
-        """MLflow's Keras flavour; the model takes (N, 48, 48, 1) uint8 faces."""
+    def log(self, model, example, register: str | None, family):
+        """MLflow's Keras flavour; the model takes (N, 48, 48, 1) uint8 faces. Its
+        requirements name the backend it was trained under (TensorFlow or JAX)."""
+        import keras
         import mlflow.keras
         from mlflow.models import infer_signature
 
         return mlflow.keras.log_model(model.model, name="model", registered_model_name=register,
                                       signature=infer_signature(example[..., None], model.predict_proba(example)),
-                                      pip_requirements=pinned_requirements("keras", "tensorflow", "numpy"))
+                                      pip_requirements=pinned_requirements(*REQUIREMENTS["keras"], keras.backend.backend(),
+                                                                           *family.requirements))
 
 
 def as_float32(model, config: dict, file: Path):

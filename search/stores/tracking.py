@@ -7,20 +7,22 @@ its Ray experiment folder afterwards, idempotently.
 
 Our runs carry tags under ``fer_search.``: ``kind`` (search | trial), ``search``,
 ``family``, ``trial_id``, ``status``, ``node``, and on the exported trial
-``test_accuracy`` and ``model``.
+``test_accuracy`` and ``model``. (What is read back: ``tracking_reads.py``; the figures:
+``tracking_figures.py``.)
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from . import rows
+from .. import registry
+from ..text import first_line
+from .tracking_figures import confusion_figure, optuna_figures
 
 TAG = "fer_search."
 PARENT = "mlflow.parentRunId"
@@ -80,14 +82,9 @@ def client(uri: str, check: bool = True):
         try:
             c.search_experiments(max_results=1)
         except Exception as e:
-            raise FerSearchError(f"MLflow at {uri} is unreachable ({_first_line(e)})",
+            raise FerSearchError(f"MLflow at {uri} is unreachable ({first_line(e)})",
                                  hint="start the tracking server, pass another --tracking-uri, or --no-tracking") from None
     return c
-
-
-def _first_line(e: Exception) -> str:
-    text = str(e).strip().splitlines()
-    return f"{type(e).__name__}: {text[0][:200]}" if text else type(e).__name__
 
 
 def git_commit() -> str:
@@ -144,7 +141,7 @@ class Tracker:
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            self.broken = f"{what}: {_first_line(e)}"
+            self.broken = f"{what}: {first_line(e)}"
             self.say(f"warning: MLflow logging failed ({self.broken}); the search goes on, its results stay in "
                      f"the Ray experiment folder, and `python -m search sync --name {self.search}` logs them later")
             return None
@@ -295,7 +292,7 @@ class Tracker:
         ``fer-<family>`` when it replaced the exported model."""
         register = f"fer-{self.family}" if exported.get("written") else None
         with _mlflow_run(self.uri, run_id):
-            info = model_format.log(model, splits.x("val")[:2], register)
+            info = model_format.log(model, splits.x("val")[:2], register, registry.get(self.family))
         version = getattr(info, "registered_model_version", None)
         if version is not None and "test" in exported["metrics"]:
             self.client.set_model_version_tag(f"fer-{self.family}", str(version), "test_accuracy",
@@ -324,106 +321,3 @@ class _mlflow_run:
         mlflow.end_run()  # finish_search sets the parent's final status right after
         mlflow.set_tracking_uri(self.previous)
         return False
-
-
-def confusion_figure(matrix):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from trainables.labels import EMOTIONS
-
-    m = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    ax.imshow(m, cmap="Blues")
-    ax.set_xticks(range(len(EMOTIONS)), EMOTIONS, rotation=45, ha="right")
-    ax.set_yticks(range(len(EMOTIONS)), EMOTIONS)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
-    for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            ax.text(j, i, int(m[i, j]), ha="center", va="center", color="white" if m[i, j] > m.max() / 2 else "black", fontsize=8)
-    ax.set_title("test confusion matrix")
-    fig.tight_layout()
-    return fig
-
-
-OPTUNA_PLOTS = ("optimization_history", "param_importances")
-
-
-def optuna_figures(space_module, rows: list[dict], plots: tuple[str, ...] = OPTUNA_PLOTS):
-    """Optuna's plots (``optuna.visualization.matplotlib.plot_<name>``), by default its
-    optimisation history and parameter importances.
-
-    The study is rebuilt from the finished trials by replaying the family's own
-    define-by-run space on each trial's parameters, so Optuna knows every distribution.
-    """
-    import warnings
-
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import optuna
-    from optuna.visualization import matplotlib as ov
-
-    scored = [r for r in rows if r.get("val_accuracy") is not None and r.get("_config")]
-    if space_module is None or len(scored) < 2:
-        return []
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize")
-    for r in scored:
-        study.enqueue_trial(r["_config"], skip_if_exists=False)
-    values = iter(float(r["val_accuracy"]) for r in scored)
-
-    def replay(trial):
-        space_module.space(trial)
-        return next(values)
-
-    study.optimize(replay, n_trials=len(scored))
-    figures = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the matplotlib backend is flagged experimental
-        for name in plots:
-            try:
-                figures.append((name, getattr(ov, f"plot_{name}")(study).figure))
-            except Exception as e:  # importances need variety among the parameters
-                print(f"note: no Optuna {name.replace('_', ' ')} plot ({_first_line(e)})", file=sys.stderr)
-    return figures
-
-
-def trial_error_text(trial) -> str | None:
-    path = getattr(trial, "error_file", None)
-    try:
-        return Path(path).read_text() if path and Path(path).exists() else (str(trial.get_error()) if trial.get_error() else None)
-    except Exception:
-        return None
-
-
-def leaderboard_rows(c) -> list[dict]:
-    """One row per trial run in every experiment of the store (``rows.row``)."""
-    from datetime import datetime, timezone
-
-    from mlflow.entities import ViewType
-
-    experiments = [e.experiment_id for e in c.search_experiments(view_type=ViewType.ACTIVE_ONLY)]
-    if not experiments:
-        return []
-    found, token = [], None
-    while True:
-        page = c.search_runs(experiments, f"tags.`{TAG}kind` = 'trial'", max_results=5000, page_token=token)
-        for run in page:
-            tags = run.data.tags
-            test = tags.get(f"{TAG}test_accuracy")
-            found.append(rows.row(
-                search=tags.get(f"{TAG}search"), family=tags.get(f"{TAG}family", ""), trial_id=tags.get(f"{TAG}trial_id"),
-                trial_status=tags.get(f"{TAG}status"), metrics=run.data.metrics, params=run.data.params,
-                data=tags.get(f"{TAG}data"), node=tags.get(f"{TAG}node"),
-                finished_at=datetime.fromtimestamp(run.info.end_time / 1000, timezone.utc).isoformat(timespec="seconds")
-                if run.info.end_time else None,
-                test_accuracy=float(test) if test else None, model=tags.get(f"{TAG}model"),
-            ))
-        token = page.token
-        if not token:
-            return found

@@ -46,7 +46,7 @@ def test_auto_spends_one_budget_across_the_families_and_ends_with_the_best_model
     assert json.loads((tiny.results / "eval.json").read_text())["accuracy"] == pytest.approx(manifest["metrics"]["test"]["accuracy"])
 
     board = read_board(tiny.results)
-    assert {"a-svm", "a-rf", "a-cnn"} <= set(board["search"])
+    assert {"a-svm", "a-rf", "a-cnn"} <= set(board["search"]), out
     report = run_cli("report", "--name", "a", *tiny.folders)
     assert report.code == 0, report.err
     page = (tiny.results / "a" / "report.html").read_text()

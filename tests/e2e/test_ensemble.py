@@ -49,7 +49,21 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
     ensemble = loader.load(two_models / "ensemble.json")
     faces = demo.generate(30, seed=7).images
     proba = ensemble.predict_proba(faces)
-    assert proba.shape == (30, 7) and np.allclose(proba.sum(axis=1), 1.0)
+    assert proba.shape == (30, 7)
+    # the soft vote is the manifest's weights over each member's own probabilities, member
+    # by member as its file and card give them
+    from search.stores.probabilities import probabilities
+
+    expected = sum(m["weight"] * probabilities(models.load(two_models / m["path"]), models.read_card(two_models / m["path"]), faces)
+                   for m in manifest["members"])
+    assert np.allclose(proba, expected, atol=1e-6)
+    assert (ensemble.predict(faces) == expected.argmax(axis=1)).all()
+
+    # with TTA, each member's probabilities are the mean over the six views
+    member, card = ensemble.members[0], ensemble.cards[0]
+    by_view = np.mean([probabilities(member, card, view) for view in ensembles.views(faces)], axis=0)
+    assert np.allclose(ensembles.member_probabilities(member, card, faces, tta=True), by_view, atol=1e-6)
+    assert not np.allclose(by_view, probabilities(member, card, faces), atol=1e-3)  # the views do change it
 
 
 def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,12 +15,9 @@ import pytest
 from search import registry
 from search.stores.leaderboard import read_file as read_board
 from tests.conftest import Tiny, run_cli
-
-keras = pytest.importorskip("keras")
-
-from trainables import networks  # noqa: E402
-from trainables.backbones import BACKBONES  # noqa: E402
-from trainables.deep import learning_rate_at  # noqa: E402
+from trainables import networks
+from trainables.backbones import BACKBONES
+from trainables.deep import learning_rate_at
 
 pytestmark = pytest.mark.slow
 

@@ -81,7 +81,6 @@ def test_a_short_svm_search_learns(short_search):
 
 @pytest.mark.slow
 def test_a_short_cnn_search_learns(short_search):
-    pytest.importorskip("keras")
     card = short_search("cnn")
     # the majority class is 25% of val; four short epochs on 4,000 faces already learn clearly more
     assert card["metrics"]["val"]["accuracy"] > 0.33, card["metrics"]["val"]["accuracy"]
@@ -96,7 +95,6 @@ THRESHOLD = 0.01
 
 @pytest.mark.slow
 def test_an_ensemble_of_the_exported_models_with_and_without_tta_against_its_best_member(short_search, real_cache, tmp_path):
-    pytest.importorskip("keras")
     cards = {family: short_search(family) for family in MEMBERS}
     best = max(card["metrics"]["test"]["accuracy"] for card in cards.values())
     for tta in ((), ("--tta",)):

@@ -12,7 +12,7 @@ import pytest
 from search.stores.leaderboard import read_file as read_board
 from search.stores.report import MISTAKES_PER_CLASS
 from trainables.labels import EMOTIONS
-from tests.conftest import run_cli
+from tests.conftest import run_cli, skip_missing
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,7 @@ def test_a_search_report_holds_its_leaderboard_and_figures_and_opens_in_chromium
     assert text.count("data:image/png;base64,") >= 4
 
     if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        skip_missing("chromium", "Debian's chromium is not installed (.ci/run installs it)")
     shot = Path(os.environ.get("FER_SEARCH_TEST_ARTIFACTS", tmp_path)) / "search-report.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
@@ -85,7 +85,7 @@ def test_a_network_search_report_draws_each_trials_learning_curves(tiny, tmp_pat
     curves = text.split("<h2>Learning curves of the best trials</h2>")[1].split("<h2>")[0]
     assert curves.count("data:image/png;base64,") == 1  # one figure: accuracy and loss, train and val, per epoch
     if not shutil.which("chromium"):
-        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+        skip_missing("chromium", "Debian's chromium is not installed (.ci/run installs it)")
     assert laid_out_width(page, tmp_path) <= 1280  # a network's many parameters fit too
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from search import registry
 from search.stores.leaderboard import read_file as read_board
-from tests.conftest import TINY_DEMO, run_cli
+from tests.conftest import TINY_DEMO, missing, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -244,7 +244,7 @@ def test_server_gone_mid_search_then_sync(ray_local, tiny, tmp_path):
     server.stop()
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="Debian's chromium is not installed (.ci/run installs it)")
+@pytest.mark.skipif(not shutil.which("chromium"), reason=missing("chromium", "Debian's chromium is not installed (.ci/run installs it)"))
 def test_the_mlflow_ui_lists_the_search(ray_local, tiny, tmp_path):
     result = run_cli("svm", "--data", TINY_DEMO, "--trials", 2, "--name", "seen-in-the-ui",
                      *tiny.tracked_folders)

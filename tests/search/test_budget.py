@@ -52,7 +52,7 @@ def gate(deadline_in: float, pause=None):
 
 def test_a_unit_that_would_end_past_the_deadline_less_the_reserve_does_not_start():
     g, budget = gate(deadline_in=100)
-    report = {"training_iteration": 2, "next_unit_seconds": 50.0, "predict_seconds": 1.0, "trial_id": "t1"}
+    report = {"training_iteration": 2, "next_unit_seconds": 50.0, "predict_seconds": 1.0, "trial_id": "t1", "val_accuracy": 0.5}
     assert g.on_trial_result(None, Trial(), report) == "CONTINUE"  # 55 s of work, 100 s left, a 10 + 8 s reserve
     assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 80.0}) == "STOP"
     # a bigger model to export at the end leaves less room
@@ -99,3 +99,29 @@ def test_a_budget_learns_the_first_unit_of_a_family_and_the_end_it_must_keep():
     budget.observe("cnn", {"training_iteration": 3, "predict_seconds": 2.0, "trial_id": "a"})
     budget.observe("cnn", {"training_iteration": 4, "predict_seconds": 1.0, "trial_id": "a"})  # its latest counts
     assert budget.scoring_seconds("cnn") == pytest.approx(2.0)
+
+
+def test_only_a_model_that_can_still_be_exported_holds_part_of_the_reserve():
+    budget = Budget(deadline=time.time() + 600, faces={"val": 100, "test": 100})
+    for trial, val, predict in (("a", 0.5, 10.0), ("b", 0.4, 30.0), ("c", 0.3, 20.0)):
+        budget.observe("rf", {"trial_id": trial, "val_accuracy": val, "predict_seconds": predict})
+    assert budget.scoring_seconds("rf") == pytest.approx(2 * 30.0)  # b's, the costliest, while it may still win
+    budget.ended("rf", "b")  # stopped below a: it can never be the export
+    assert budget.scoring_seconds("rf") == pytest.approx(2 * 20.0)  # c is still running
+    budget.ended("rf", "a")  # the best ended: it is the export unless c passes it
+    budget.ended("rf", "c")
+    assert budget.scoring_seconds("rf") == pytest.approx(2 * 10.0)
+    assert budget.best["rf"] == (0.5, "a")
+
+
+def test_a_classical_trials_predict_on_fewer_threads_counts_as_on_every_core(monkeypatch):
+    from search import parallel
+
+    monkeypatch.setattr(parallel, "cores", lambda: 4)
+    budget = Budget(deadline=time.time() + 600, faces={"val": 100, "test": 0})
+    budget.observe("svm", {"trial_id": "one", "predict_seconds": 8.0, "threads": 1})
+    budget.observe("svm", {"trial_id": "all", "predict_seconds": 3.0, "threads": 4})
+    budget.observe("cnn", {"trial_id": "net", "predict_seconds": 5.0})  # a network predicts on every core already
+    assert budget.models[("svm", "one")][0] == pytest.approx(2.0)
+    assert budget.models[("svm", "all")][0] == pytest.approx(3.0)
+    assert budget.models[("cnn", "net")][0] == pytest.approx(5.0)

@@ -111,11 +111,16 @@ def test_layout_errors_are_one_line(tmp_path, layout, message, cache_dir):
 
 
 def test_an_empty_emotion_folder_is_a_class_with_no_faces(tmp_path, big_tree, cache_dir):
-    root = write_tree(tmp_path / "fer", big_tree)
+    without_neutral = {path: data for path, data in big_tree.items() if not path.startswith("train/neutral/")}
+    assert len(without_neutral) < len(big_tree)
+    root = write_tree(tmp_path / "fer", without_neutral)
+    (root / "train" / "neutral").mkdir()  # an emotion's folder with no image in it
     (root / "train" / "empty_but_named").mkdir()  # not an emotion, but holds no image: harmless
-    (root / "train" / "neutral").mkdir(exist_ok=True)
     d = fer.load(root, cache_dir)
-    assert len(d.images) == len(big_tree)
+    assert len(d.images) == len(without_neutral)
+    neutral = 6
+    assert not np.any((d.labels == neutral) & (d.usage == "Training"))  # a class with no faces in train...
+    assert np.any((d.labels == neutral) & (d.usage != "Training"))  # ...that test still has
 
 
 @pytest.mark.parametrize("row, why", [

@@ -10,7 +10,7 @@ import optuna
 import pytest
 
 from spaces import svm as svm_space
-from tests.conftest import ROOT
+from tests.conftest import ROOT, missing
 from trainables import demo, fast_svc, svm
 from trainables.data import make_splits
 from trainables.features import hog_size
@@ -67,7 +67,7 @@ def test_mirrored_faces_double_the_training_set(splits):
     assert np.allclose(flipped[rows[:3]], hog(mirror(splits.images[rows[:3]]), **hog_params(svm_space.DEFAULTS)))
 
 
-@pytest.mark.skipif(not fast_svc.available(), reason="scikit-learn-intelex is not installed")
+@pytest.mark.skipif(not fast_svc.available(), reason=missing("onedal", "scikit-learn-intelex is not installed"))
 def test_a_onedal_trained_export_reloads_safely_and_predicts_exactly_as_the_trial(splits, tmp_path):
     from search.stores import models
 

@@ -1,0 +1,63 @@
+"""Every private part of Ray Tune and Optuna that ``search/internals.py`` reaches, checked
+against the installed versions: an upgrade that moves one fails here, by name."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+
+from search import internals
+
+
+@pytest.fixture
+def optuna_search():
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    return OptunaSearch({"x": tune.uniform(0, 1)}, metric="val_accuracy", mode="max", seed=0)
+
+
+def test_the_optuna_trial_of_a_ray_trial_is_the_one_optuna_search_asked_for(optuna_search):
+    config = optuna_search.suggest("t1")
+    asked = internals.optuna_trial(optuna_search, "t1")
+    assert isinstance(asked, optuna.trial.Trial)
+    assert asked.params == config
+    assert internals.optuna_trial(optuna_search, "never-asked") is None
+
+
+def test_told_optuna_follows_a_trials_completion(optuna_search):
+    optuna_search.suggest("t1")
+    assert not internals.told_optuna(optuna_search, "t1")
+    optuna_search.on_trial_complete("t1", result={"val_accuracy": 0.4})
+    assert internals.told_optuna(optuna_search, "t1")
+
+
+def test_a_trial_added_to_the_study_is_one_the_sampler_learns_from(optuna_search):
+    optuna_search.suggest("t1")
+    asked = internals.optuna_trial(optuna_search, "t1")
+    internals.add_to_study(optuna_search, optuna.trial.create_trial(params=asked.params, distributions=asked.distributions,
+                                                                    value=0.9))
+    study = getattr(optuna_search, internals.OPTUNA_STUDY)
+    assert [t.value for t in study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))] == [0.9]
+    assert study.best_params == asked.params
+
+
+def test_a_tuners_run_config_searcher_and_scheduler_are_the_ones_it_was_given():
+    from ray import tune
+    from ray.tune.schedulers import FIFOScheduler
+    from ray.tune.search import BasicVariantGenerator
+
+    searcher, scheduler = BasicVariantGenerator(), FIFOScheduler()
+    tuner = tune.Tuner(lambda config: None, tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler),
+                       run_config=tune.RunConfig(name="parts"))
+    run_config, found_searcher, found_scheduler = internals.restored_parts(tuner)
+    assert isinstance(run_config, tune.RunConfig) and run_config.name == "parts"
+    assert (found_searcher, found_scheduler) == (searcher, scheduler)
+    run_config.callbacks = ["set"]
+    assert internals.restored_parts(tuner)[0].callbacks == ["set"]
+
+
+def test_no_saved_state_reads_as_none(tmp_path):
+    assert internals.unfinished_trials(tmp_path) is None
+    (tmp_path / "experiment_state-2026-01-01_00-00-00.json").write_text("{not json")
+    assert internals.unfinished_trials(tmp_path) is None
