@@ -95,8 +95,8 @@ def test_a_family_that_trails_by_the_margin_is_dropped_and_gets_no_more_time():
 
 
 def test_a_rising_family_is_not_dropped_while_it_may_still_catch_up():
-    behind_but_rising = Curve(start=0.25, improvements=[(60.0, 0.40), (120.0, 0.48)], spent=130.0)
-    leader = Curve(start=0.25, improvements=[(5.0, 0.55)], spent=300.0)
+    behind_but_rising = Curve(start=0.25, improvements=[(60.0, 0.40), (120.0, 0.48)], spent=130.0, reports=4)
+    leader = Curve(start=0.25, improvements=[(5.0, 0.55)], spent=300.0, reports=10)
     curves = {"net": behind_but_rising, "svm": leader}
     assert allocator.to_drop(curves, seconds_left=3000) == {}
     # with a minute left it cannot reach 0.55 - margin at its pace
@@ -134,3 +134,21 @@ def test_the_budget_reserves_the_measured_end_and_refuses_late_units():
     assert budget.fits(10.0, now=960.0) and not budget.fits(20.0, now=960.0)
     budget.extra_reserve = lambda b: 30.0
     assert budget.unit_deadline() == pytest.approx(949.0)
+
+
+def test_a_network_whose_last_epoch_scored_below_the_one_before_is_not_dropped_for_it():
+    """The real data's case: the cnn's epochs of 7-8 minutes at 0.391, 0.470, then 0.456,
+    beside the svm's 0.598, with 52 minutes left. Its rise over the last half of its time
+    can still close the gap; only a curve that stays flat that long is dropped."""
+    epoch = 460.0
+    net = Curve(start=0.25, min_gain=1 / 2871)
+    for i, val in enumerate((0.3908, 0.4695, 0.4559), start=1):
+        net.add(i * epoch, val)
+    svm = Curve(start=0.25, improvements=[(60.0, 0.5980)], spent=1500.0, reports=40)
+    assert allocator.to_drop({"cnn": net, "svm": svm}, seconds_left=3108) == {}  # three reports: too few to judge
+    net.add(4 * epoch, 0.4601)
+    assert net.reports == 4 and net.slope() > 0  # the rise from its first epoch still counts
+    assert allocator.to_drop({"cnn": net, "svm": svm}, seconds_left=3108) == {}
+    for i in range(5, 9):  # flat for four more epochs: half its time without a rise
+        net.add(i * epoch, 0.4650)
+    assert "cnn" in allocator.to_drop({"cnn": net, "svm": svm}, seconds_left=3108)

@@ -63,6 +63,7 @@ class Auto:
     def save(self) -> None:
         self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
+                                      "reports": lane.curve.reports, "recent": lane.curve.recent,
                                       "improvements": lane.curve.improvements, "trials": len(lane.trials)}
                                for name, lane in self.lanes.items()}
         autos.write(self.folder, self.state)
@@ -195,7 +196,9 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
         saved = earlier.get("lanes", {}).get(name)
         if not saved:
             continue
-        lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"])
+        lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"],
+                           min_gain=lane.curve.min_gain, reports=saved.get("reports", len(saved["improvements"])),
+                           recent=saved.get("recent", []))
         # a family dropped or failed stays so; one that ran out of time may go on with the new budget
         lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
         lane.why = saved.get("why", "")
