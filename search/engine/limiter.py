@@ -5,7 +5,6 @@ from __future__ import annotations
 from ray.tune.search import ConcurrencyLimiter, Searcher
 
 from .. import internals
-from ..internals import told_optuna
 
 
 class BudgetedLimiter(ConcurrencyLimiter):
@@ -47,7 +46,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
         self.budget, self.pause = budget, pause
 
     def on_trial_result(self, trial_id: str, result: dict):
-        if told_optuna(self.searcher, trial_id):
+        if internals.told_optuna(self.searcher, trial_id):
             return  # a failed trial retried after a resume: its Optuna trial is final (see below)
         super().on_trial_result(trial_id, result)
 
@@ -57,7 +56,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
         be one this limiter proposed, and Ray's ConcurrencyLimiter passes on only those;
         OptunaSearch drops a retried trial's second completion. Both reach Optuna here,
         so the rest of a resumed search learns from them."""
-        if trial_id in self.live_trials and not told_optuna(self.searcher, trial_id):
+        if trial_id in self.live_trials and not internals.told_optuna(self.searcher, trial_id):
             return super().on_trial_complete(trial_id, result=result, error=error)
         if trial_id in self.live_trials:  # the restored state still counted it as running
             self.live_trials.remove(trial_id)
@@ -76,7 +75,7 @@ def tell_restored(searcher, trial_id: str, result: dict | None, error: bool) -> 
     ot_trial = internals.optuna_trial(searcher, trial_id)
     if ot_trial is None:  # not a trial this search's Optuna proposed
         return
-    if not told_optuna(searcher, trial_id):
+    if not internals.told_optuna(searcher, trial_id):
         searcher.on_trial_complete(trial_id, result=result, error=error)
         return
     value = (result or {}).get(searcher.metric)
