@@ -47,7 +47,7 @@ def write_faces(folder: Path, images: np.ndarray) -> None:
 def one_call_per_photo(files, model, card):
     """The peer: each photo read, its faces found and classified before the next."""
     from search import faces
-    from search.stores import probabilities
+    from search.ensembling import probabilities
 
     cascade = faces.detector()
     rows = []

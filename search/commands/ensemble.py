@@ -57,6 +57,7 @@ def main(args) -> int:
 
     from ..engine import datasets
     from ..stores.files import check_writable
+    from ..ensembling import soft_vote
     from ..stores import ensembles, models
 
     out = args.out or args.models_dir / "ensemble.json"
@@ -75,8 +76,8 @@ def main(args) -> int:
                              hint="pass --data with the source named in the models' cards")
     members = [(path, card, models.load(path, trust=args.trust)) for path, card in chosen]
     x, y = {s: splits.x(s) for s in ("val", "test")}, {s: splits.y(s) for s in ("val", "test")}
-    proba = {s: [ensembles.member_probabilities(m, c, x[s], args.tta) for _, c, m in members] for s in x}
-    weights = ensembles.fit_weights(proba["val"], y["val"])
+    proba = {s: [soft_vote.member_probabilities(m, c, x[s], args.tta) for _, c, m in members] for s in x}
+    weights = soft_vote.fit_weights(proba["val"], y["val"])
     scores = {s: accuracy(y[s], sum(w * p for w, p in zip(weights, proba[s])).argmax(axis=1)) for s in x}
 
     rows = [("member", "weight", "val", "test")]

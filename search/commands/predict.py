@@ -80,7 +80,7 @@ def find_and_classify(files: list[Path], model, card: dict | None) -> tuple[list
     from trainables.labels import EMOTIONS
 
     from .. import faces
-    from ..stores import probabilities
+    from ..ensembling import probabilities
 
     cascade = faces.detector()
     photos = []

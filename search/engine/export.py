@@ -11,7 +11,8 @@ from pathlib import Path
 from trainables import metrics
 
 from .. import parallel, status
-from ..stores import models, probabilities
+from ..ensembling import probabilities
+from ..stores import models
 
 
 def pick_best(trial_rows: list[dict]) -> dict | None:

@@ -25,13 +25,14 @@ from ..stores.files import check_writable
 from ..text import error_line, fmt_config, fmt_duration
 from . import datasets, export, fixed, priors, resume
 from .budget import Budget, learned_fixed_seconds, record_fixed_seconds
+from .options import Options
 
 
 @dataclass
 class Search:
     """What ``prepare`` settled: everything the later phases read."""
 
-    args: object  # the parsed command line
+    args: Options  # what was asked
     family: registry.Family
     data: FerData
     splits: Splits
@@ -66,6 +67,7 @@ class Search:
 
 
 def run(args, say=print) -> int:
+    args = Options.of(args)
     search = prepare(args, say)
     ended = None
     try:
@@ -90,6 +92,7 @@ def run(args, say=print) -> int:
 
 
 def prepare(args, say=print) -> Search:
+    args = Options.of(args)
     family = registry.get(args.command)
     results_dir = Path(args.results_dir)
     check_writable(("--results-dir", results_dir), ("--models-dir", Path(args.models_dir)))

@@ -197,7 +197,7 @@ def _confidence(model, card: dict, x: np.ndarray, predicted: np.ndarray) -> np.n
     exported without calibration)."""
     from trainables.errors import FerSearchError
 
-    from .probabilities import probabilities
+    from ..ensembling.probabilities import probabilities
 
     try:
         return probabilities(model, card, x)[np.arange(len(x)), predicted.astype(int)]

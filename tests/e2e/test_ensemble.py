@@ -17,6 +17,7 @@ def two_models(exported_pair):
 
 
 def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_models, tmp_path):
+    from search.ensembling import soft_vote
     from search.stores import ensembles, loader, models
 
     result = run_cli("ensemble", "--models-dir", two_models)
@@ -52,7 +53,7 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
     assert proba.shape == (30, 7)
     # the soft vote is the manifest's weights over each member's own probabilities, member
     # by member as its file and card give them
-    from search.stores.probabilities import probabilities
+    from search.ensembling.probabilities import probabilities
 
     expected = sum(m["weight"] * probabilities(models.load(two_models / m["path"]), models.read_card(two_models / m["path"]), faces)
                    for m in manifest["members"])
@@ -61,15 +62,15 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
 
     # with TTA, each member's probabilities are the mean over the six views
     member, card = ensemble.members[0], ensemble.cards[0]
-    by_view = np.mean([probabilities(member, card, view) for view in ensembles.views(faces)], axis=0)
-    assert np.allclose(ensembles.member_probabilities(member, card, faces, tta=True), by_view, atol=1e-6)
+    by_view = np.mean([probabilities(member, card, view) for view in soft_vote.views(faces)], axis=0)
+    assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True), by_view, atol=1e-6)
     assert not np.allclose(by_view, probabilities(member, card, faces), atol=1e-3)  # the views do change it
 
 
 def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
-    from search.stores import ensembles
+    from search.ensembling import soft_vote
 
-    views = ensembles.views(np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48))
+    views = soft_vote.views(np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48))
     assert len(views) == 6 and all(v.shape == (2, 48, 48) for v in views)
     assert (views[1] == views[0][:, :, ::-1]).all()
 

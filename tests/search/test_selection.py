@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.engine import selection
+from search.ensembling import selection
 
 N, C = 2000, 7
 

@@ -23,6 +23,7 @@ from ...stores import autos, tracking
 from ...stores.files import check_writable
 from ...text import fmt_duration
 from .. import datasets, phases, priors
+from ..options import Options
 from ..budget import SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
 from . import final
 from .allocator import Curve
@@ -36,7 +37,7 @@ FINAL_PER_EXPORT = 3.0
 
 @dataclass
 class Auto:
-    args: object
+    args: Options
     name: str
     folder: Path
     data: object
@@ -78,6 +79,7 @@ class Auto:
 
 
 def run(args, say=print) -> int:
+    args = Options.of(args)
     auto = prepare(args, say)
     from .run import Slices, loop
 
@@ -109,6 +111,7 @@ def run(args, say=print) -> int:
 
 # -- prepare
 def prepare(args, say) -> Auto:
+    args = Options.of(args)
     results_dir = Path(args.results_dir)
     check_writable(("--results-dir", results_dir), ("--models-dir", Path(args.models_dir)))
     earlier = autos.read(autos.find(results_dir, args.name)) if args.resume else None
@@ -281,7 +284,7 @@ def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool)
         argv.append("--resume")
     parsed = build_parser().parse_args(argv)
     parsed.argv, parsed.started, parsed.auto = argv, args.started, name
-    return parsed
+    return Options.of(parsed)
 
 
 def probe_costs(auto: Auto) -> dict:

@@ -1,5 +1,5 @@
 """``auto``'s final choice: from each family's exported best, the single best model or the
-ensemble that beats it on val (``engine/selection.py``: greedy selection with replacement
+ensemble that beats it on val (``ensembling/selection.py``: greedy selection with replacement
 against least-log-loss weights, on held-out halves of val, with and without TTA). Test
 is scored for the record and never read to choose. Written as ``models/auto_best.json``,
 an ensemble manifest (one member for a single model) that ``evaluate`` and ``predict``
@@ -16,11 +16,11 @@ import numpy as np
 
 from trainables.metrics import accuracy
 
+from ...ensembling import selection, soft_vote
 from ...stores import ensembles, models
-from .. import selection
 
 FILE = "auto_best.json"
-TTA_VIEWS = len(ensembles.views(np.zeros((1, 4, 4))))
+TTA_VIEWS = len(soft_vote.views(np.zeros((1, 4, 4))))
 
 
 def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits, say) -> dict | None:
@@ -33,10 +33,10 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
     x = {s: splits.x(s) for s in ("val", "test")}
     y = {s: np.asarray(splits.y(s), dtype=int) for s in ("val", "test")}
     started = time.monotonic()
-    probas = {"plain": {s: np.stack([ensembles.member_probabilities(m, c, x[s], False) for _, _, c, m in members]) for s in x}}
+    probas = {"plain": {s: np.stack([soft_vote.member_probabilities(m, c, x[s], False) for _, _, c, m in members]) for s in x}}
     plain_seconds = time.monotonic() - started
     if tta and fits(plain_seconds * TTA_VIEWS):
-        probas["tta"] = {s: np.stack([ensembles.member_probabilities(m, c, x[s], True) for _, _, c, m in members]) for s in x}
+        probas["tta"] = {s: np.stack([soft_vote.member_probabilities(m, c, x[s], True) for _, _, c, m in members]) for s in x}
     elif tta:
         say(f"final choice: without TTA, whose {TTA_VIEWS} views would not end in the time left")
     chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y["val"], seed)

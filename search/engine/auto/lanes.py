@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from ...text import fmt_duration
 from .. import phases
+from ..options import Options
 from .allocator import Curve
 
 # A family search in auto proposes trials until the budget is spent; this only bounds it.
@@ -22,7 +23,7 @@ WAITING, ACTIVE, DROPPED, DONE, FAILED = "waiting", "active", "dropped", "done",
 @dataclass
 class Lane:
     family: object  # registry.Family
-    args: object  # the family search's own command line, parsed
+    args: Options  # the family search's own options (its command line, parsed)
     curve: Curve = field(default_factory=Curve)
     state: str = WAITING
     why: str = ""  # why it was dropped, or failed

@@ -1,6 +1,6 @@
 """Choosing the final model from candidates' val probabilities, never from test: the single
 best model, Caruana's greedy ensemble selection with replacement, or the convex weights
-of least log-loss (``stores.ensembles.fit_weights``, what ``ensemble`` uses), each with
+of least log-loss (``soft_vote.fit_weights``, what ``ensemble`` uses), each with
 and without test-time augmentation.
 
 Each way is judged on held-out halves of val: fitted on one half, scored on the other,
@@ -66,7 +66,7 @@ def _key(probas, counts, y):
 
 
 def least_log_loss(probas: np.ndarray, y: np.ndarray) -> np.ndarray:
-    from ..stores.ensembles import fit_weights
+    from .soft_vote import fit_weights
 
     return fit_weights(list(probas), y)
 
