@@ -16,7 +16,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, Tiny
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +41,7 @@ def test_under_jax_the_whole_train_step_is_jitted_with_the_augmentation_inside()
 
 
 def test_a_cnn_search_under_jax_exports_a_model_that_tensorflow_loads_and_that_predicts_the_same(tmp_path):
-    search = python("-m", "search", "cnn", "--backend", "jax", "--data", "demo:280", "--trials", 1, "--max-epochs", 2,
+    search = python("-m", "search", "cnn", "--backend", "jax", "--data", Tiny.NETWORK_DATA, "--trials", 1, "--max-epochs", 2,
                     "--fix", "width=16", "--fix", "depth=2", "--no-tracking", "--name", "under-jax",
                     "--results-dir", tmp_path / "results", "--models-dir", tmp_path / "models", cwd=tmp_path)
     assert search.returncode == 0, search.stderr[-3000:]
@@ -70,9 +70,9 @@ def test_a_cnn_search_under_jax_exports_a_model_that_tensorflow_loads_and_that_p
 
 
 def test_a_backend_that_keras_has_not_loaded_here_is_refused_in_one_line(tmp_path):
-    from tests.conftest import run_cli
-
     import keras  # noqa: F401  (loaded with TensorFlow in this process)
+
+    from tests.conftest import run_cli
 
     result = run_cli("cnn", "--backend", "jax", "--data", "demo:100", "--no-tracking", "--results-dir", tmp_path)
     assert result.code == 2 and "--backend jax: Keras is loaded with tensorflow in this process already" in result.err

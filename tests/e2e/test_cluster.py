@@ -18,7 +18,7 @@ import yaml
 
 from search import environment
 from search.stores.leaderboard import read_file as read_board
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TINY_DEMO
 
 CLUSTER_YAML = ROOT / "cluster.yaml"
 RAY = str(Path(sys.executable).with_name("ray"))
@@ -146,7 +146,7 @@ def search(cluster, tmp_path, *args, wait=True):
 
 
 def test_a_multi_node_search_needs_storage(cluster, tmp_path):
-    proc = search(cluster, tmp_path, "svm", "--data", "demo:700", "--trials", "2")
+    proc = search(cluster, tmp_path, "svm", "--data", TINY_DEMO, "--trials", "2")
     assert proc.returncode == 2
     assert "this Ray cluster has 3 nodes: a multi-node search needs --storage" in proc.stderr
     assert "Traceback" not in proc.stderr and not list((tmp_path / "results").glob("*/"))  # no search started
@@ -154,7 +154,7 @@ def test_a_multi_node_search_needs_storage(cluster, tmp_path):
 
 def test_trials_spread_over_the_nodes(cluster, tmp_path):
     storage = tmp_path / "shared"
-    proc = search(cluster, tmp_path, "svm", "--data", "demo:700", "--trials", "6", "--name", "spread",
+    proc = search(cluster, tmp_path, "svm", "--data", TINY_DEMO, "--trials", "6", "--name", "spread",
                   "--storage", str(storage), "--scheduler", "none")
     assert proc.returncode == 0, proc.stderr[-3000:]
     board = read_board(tmp_path / "results")

@@ -146,7 +146,7 @@ def network_with(test_family, monkeypatch):
 
 def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, tiny, network_with):
     family = network_with("train_nan_on_defaults")
-    result = run_cli(family, "--data", "demo:280", "--trials", 3, "--max-epochs", 1, "--seed", 2,
+    result = run_cli(family, "--data", Tiny.NETWORK_DATA, "--trials", 3, "--max-epochs", 1, "--seed", 2,
                      *tiny.folders, "--no-tracking")
     assert result.code == 0, result.err
     board = read_board(tiny.results)
@@ -157,7 +157,7 @@ def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, tiny, netwo
 
 def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, tiny, network_with):
     family = network_with("train_crash_once")
-    result = run_cli(family, "--data", "demo:280", "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
+    result = run_cli(family, "--data", Tiny.NETWORK_DATA, "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
                      *tiny.folders, "--no-tracking")
     assert result.code == 0, result.err
     assert list(tiny.results.glob("*/*/crashed-once"))
@@ -177,7 +177,7 @@ def test_offline_without_cached_imagenet_weights_stops_at_once_with_the_way_out(
         raise Exception(f"URL fetch failure on {origin}: None -- [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(keras.utils, "get_file", offline)
-    result = run_cli("resnet101", "--data", "demo:280", "--trials", 1, "--results-dir", tiny.results)
+    result = run_cli("resnet101", "--data", Tiny.NETWORK_DATA, "--trials", 1, "--results-dir", tiny.results)
     assert result.code == 2
     error, hint = result.err.strip().splitlines()[-2:]
     assert BACKBONES["resnet101"].weights_file in error and "could not be downloaded" in error

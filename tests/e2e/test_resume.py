@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from search.stores.leaderboard import read_file as read_board
-from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
+from tests.conftest import ROOT, TINY_DEMO, Tiny, prepare_store, run_cli
 
 pytestmark = pytest.mark.slow
 TRIALS = 4
@@ -176,7 +176,7 @@ def test_sigterm_mid_network_trial_concludes_then_resume_completes_it(tmp_path, 
     """A network search stopped by SIGTERM between its epochs: one line of resume, no native
     dump (TensorFlow's absl), its best so far exported; --resume finishes every trial."""
     folders = ["--results-dir", str(tmp_path / "results"), "--models-dir", str(tmp_path / "models")]
-    argv = [sys.executable, "-m", "search", "cnn", "--data", "demo:280", "--trials", "1", "--max-epochs", "2",
+    argv = [sys.executable, "-m", "search", "cnn", "--data", Tiny.NETWORK_DATA, "--trials", "1", "--max-epochs", "2",
             "--scheduler", "none", "--name", "long-net", "--no-tracking", *folders]
     proc = subprocess.Popen(argv, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)

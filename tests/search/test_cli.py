@@ -8,7 +8,14 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, prepare_store, run_cli, tree_files, write_zip
+from tests.conftest import (
+    ROOT,
+    TINY_DEMO,
+    prepare_store,
+    run_cli,
+    tree_files,
+    write_zip,
+)
 
 
 def python(*args, cwd=None, timeout=60):
@@ -142,7 +149,7 @@ def test_default_data_is_found_in_data(tmp_path, faces, monkeypatch):
 
 def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
     prepare_store(tmp_path / "r")
-    result = run_cli("svm", "--data", "demo:700", "--trials", 1, "--results-dir", tmp_path / "r", "--models-dir", tmp_path / "m")
+    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 1, "--results-dir", tmp_path / "r", "--models-dir", tmp_path / "m")
     assert result.code == 0, result.err
     test_only = write_zip(tmp_path / "test-only.zip", {k: v for k, v in tree_files(faces).items() if k.startswith("test/")})
     out = tmp_path / "report.json"
@@ -156,7 +163,7 @@ def test_evaluate_any_source_that_holds_the_split(ray_local, tmp_path, faces):
 
 
 def test_a_model_file_that_does_not_match_its_card_is_refused(ray_local, tmp_path):
-    result = run_cli("svm", "--data", "demo:700", "--trials", 1, "--no-tracking", "--results-dir", tmp_path / "r",
+    result = run_cli("svm", "--data", TINY_DEMO, "--trials", 1, "--no-tracking", "--results-dir", tmp_path / "r",
                      "--models-dir", tmp_path / "m")
     assert result.code == 0, result.err
     model = tmp_path / "m" / "svm_best.skops"
