@@ -79,7 +79,8 @@ def test_predict_finds_faces_and_gives_seven_probabilities(svm_model, photos, tm
 
 
 def test_an_svm_exports_calibrated_probabilities(svm_model):
-    from search.stores import models, probabilities
+    from search.ensembling import probabilities
+    from search.stores import models
     from trainables import demo
 
     card = models.read_card(svm_model)
