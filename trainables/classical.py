@@ -15,7 +15,7 @@ import numpy as np
 
 from .data import Splits
 from .metrics import accuracy
-from .units import DEFAULT_EXPONENT, fits, next_rung_seconds
+from .units import DEFAULT_EXPONENT, current_deadline, fits, next_rung_seconds
 
 # train_accuracy is measured on at most this many of the fitted images: predicting all
 # 25,000 with an RBF SVM would cost as much as the fit.
@@ -102,7 +102,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
     # before the deadline at the cost the driver foresees (else they climb the rungs, and
     # each fit's cost is measured before the next)
     jump = (is_first_point(config, settings.get("first_points", []))
-            and fits(settings.get("first_point_seconds", 0.0), settings.get("deadline")))
+            and fits(settings.get("first_point_seconds", 0.0), current_deadline(settings)))
     done = rungs_done(tune.get_checkpoint())
     rungs = [f for f in (settings["rungs"][-1:] if jump else settings["rungs"]) if f > done["train_fraction"]]
     sizes, seconds = done["sizes"], done["fit_seconds"]

@@ -20,7 +20,7 @@ import numpy as np
 from . import backend
 from .data import Splits
 from .labels import NUM_CLASSES
-from .units import cosine_horizon, fits
+from .units import LiveDeadline, cosine_horizon, fits
 
 CHECKPOINT_MODEL = "model.keras"
 EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last epoch's seconds
@@ -117,14 +117,14 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     train_inputs, val_inputs = inputs(data, "train", batch, seed), inputs(data, "val", batch, seed)
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
     n_train, n_val = len(data.index["train"]), len(data.index["val"])
-    max_epochs, deadline = int(settings["max_epochs"]), settings.get("deadline")
+    max_epochs, deadline = int(settings["max_epochs"]), LiveDeadline(settings)
     progress = Path(settings["progress_dir"]) / f"{tune.get_context().get_trial_id()}.json" if settings.get("progress_dir") else None
     first = state["epoch"]
     for epoch in range(first, max_epochs):
         if epoch > first and phase_of(config, epoch) != phase_of(config, epoch - 1):
             compile_for_phase(model, config, epoch)  # the backbone joins: a fresh optimiser
         # with a deadline, cosine reaches its floor on the last epoch the budget allows
-        horizon = cosine_horizon(epoch, max_epochs, deadline, state.get("unit_seconds"))
+        horizon = cosine_horizon(epoch, max_epochs, deadline(), state.get("unit_seconds"))
         learning_rate = learning_rate_at(config, epoch, horizon)
         model.optimizer.learning_rate.assign(learning_rate)
         started = time.perf_counter()
@@ -188,11 +188,12 @@ def restore_or_build(config: dict, settings: dict, checkpoint):
     return model, state
 
 
-def epoch_watch(deadline: float | None, val_share: float, progress: Path | None, epoch: int, epochs: int,
+def epoch_watch(deadline, val_share: float, progress: Path | None, epoch: int, epochs: int,
                 batch_size: int):
     """A Keras callback over an epoch's batches.
 
-    - It ends an epoch whose rest, with its val, would run past ``deadline``: the batches
+    - It ends an epoch whose rest, with its val, would run past ``deadline()`` (the live
+      unit deadline, ``units.LiveDeadline``; None: no check): the batches
       left at the pace since the first (which holds the graph's tracing), val being
       ``val_share`` of the faces at about half a training step's cost. ``cut`` says it did.
     - Every PROGRESS_SECONDS it writes the epoch's progress to the file ``progress`` (the
@@ -218,7 +219,8 @@ def epoch_watch(deadline: float | None, val_share: float, progress: Path | None,
                 return
             per_batch = (time.time() - since) / (batch - first)
             left = per_batch * (self.batches - batch - 1)
-            if deadline is not None and not fits(left + per_batch * self.batches * val_share / 2, deadline):
+            limit = deadline() if deadline is not None else None
+            if limit is not None and not fits(left + per_batch * self.batches * val_share / 2, limit):
                 self.cut = True
                 self.model.stop_training = True
             if progress is not None and time.time() - self.written >= PROGRESS_SECONDS:

@@ -9,8 +9,10 @@ before its deadline, less the measured reserve for the end of the run
 
 from __future__ import annotations
 
+import json
 import math
 import time
+from pathlib import Path
 
 # How a fit's seconds grow with the faces it fits on, t ~ n ** exponent: a family's trainable
 # names its own (FIT_EXPONENT), the least a trial assumes, since the growth steepens with
@@ -39,6 +41,32 @@ def next_rung_seconds(sizes: list[int], seconds: list[float], next_size: int | N
         return 0.0
     exponent = growth_exponent(sizes, seconds, default_exponent)
     return seconds[-1] * (next_size / sizes[-1]) ** exponent
+
+
+def current_deadline(settings: dict) -> float | None:
+    """The unit deadline now: as the driver last wrote it (``settings["deadline_file"]``,
+    ``Budget.publish``: it moves as the reserve for the end does), else the one the trial
+    started with (a trial on another node, or no file yet)."""
+    path = settings.get("deadline_file")
+    if path:
+        try:
+            return float(json.loads(Path(path).read_text())["unit_deadline"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    return settings.get("deadline")
+
+
+class LiveDeadline:
+    """``current_deadline`` read at most every ``every`` seconds: a network asks after each
+    batch, and a GPU's batches take milliseconds."""
+
+    def __init__(self, settings: dict, every: float = 1.0):
+        self.settings, self.every, self.read_at, self.value = settings, every, float("-inf"), None
+
+    def __call__(self) -> float | None:
+        if time.monotonic() - self.read_at >= self.every:
+            self.value, self.read_at = current_deadline(self.settings), time.monotonic()
+        return self.value
 
 
 def fits(seconds: float, deadline: float | None, now: float | None = None) -> bool:

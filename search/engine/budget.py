@@ -12,6 +12,7 @@ bookkeeping: ``deadline.UnitGate`` and ``limiter.BudgetedLimiter`` ask it.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -45,6 +46,10 @@ class Budget:
     last_result: float | None = None  # when the last report came (the end is measured from there)
     extra_reserve: object = None  # a function of this budget: more to reserve (auto: the ensemble and its TTA)
     best: dict = field(default_factory=dict)  # family -> (val_accuracy, trial_id) of its best report so far
+    # where the current unit deadline is written for the trials to read (``publish``): the
+    # reserve moves as reports come, and a deadline fixed when a trial started would cut its
+    # epochs too early (or too late); None: nowhere
+    published: Path | None = None
 
     @classmethod
     def of(cls, started: float, seconds: float | None, faces: dict, fixed_seconds: float = FIXED_END_SECONDS) -> Budget:
@@ -99,6 +104,21 @@ class Budget:
         """When the last unit of work must have ended."""
         return None if self.deadline is None else self.deadline - self.reserve()
 
+    def publish(self) -> None:
+        """Writes the unit deadline for the trials (``trainables.units.current_deadline``),
+        whole or not at all; a folder that cannot be written to leaves them the deadline
+        they started with."""
+        limit = self.unit_deadline()
+        if self.published is None or limit is None:
+            return
+        try:
+            self.published.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.published.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"unit_deadline": limit}))
+            os.replace(tmp, self.published)
+        except OSError:
+            pass
+
     def fits(self, seconds: float, now: float | None = None) -> bool:
         limit = self.unit_deadline()
         return limit is None or (time.time() if now is None else now) + UNIT_SAFETY * seconds <= limit
@@ -123,6 +143,9 @@ def end_predict_seconds(result: dict) -> float:
     seconds, threads = float(result["predict_seconds"]), result.get("threads")
     return seconds * min(1.0, float(threads) / cores()) if threads else seconds
 
+
+# Where a run's budget publishes its unit deadline, in its results folder.
+DEADLINE_FILE = ".deadline.json"
 
 # The end's fixed costs as measured by the last searches in a results folder.
 END_COSTS_FILE = ".end-seconds.json"

@@ -45,8 +45,8 @@ class UnitGate(TrialScheduler):
             action = TrialScheduler.STOP
         if action == TrialScheduler.STOP:
             self.budget.ended(self.family, trial.trial_id)
-            return action
-        return TrialScheduler.PAUSE if self.pausing() and action == TrialScheduler.CONTINUE else action
+        self.budget.publish()  # the reserve moved with this report: the running trials read it
+        return TrialScheduler.PAUSE if action == TrialScheduler.CONTINUE and self.pausing() else action
 
     def choose_trial_to_run(self, tune_controller):
         return None if self.pausing() else self.inner.choose_trial_to_run(tune_controller)
@@ -68,14 +68,17 @@ class UnitGate(TrialScheduler):
 
     def on_trial_error(self, tune_controller, trial):
         self.budget.ended(self.family, trial.trial_id)
+        self.budget.publish()
         self.inner.on_trial_error(tune_controller, trial)
 
     def on_trial_complete(self, tune_controller, trial, result):
         self.budget.ended(self.family, trial.trial_id)
+        self.budget.publish()
         self.inner.on_trial_complete(tune_controller, trial, result)
 
     def on_trial_remove(self, tune_controller, trial):
         self.budget.ended(self.family, trial.trial_id)
+        self.budget.publish()
         self.inner.on_trial_remove(tune_controller, trial)
 
     def debug_string(self) -> str:

@@ -24,7 +24,7 @@ from ..stores import experiments, leaderboard, models, rows, tracking, tracking_
 from ..stores.files import check_writable
 from ..text import error_line, fmt_config, fmt_duration
 from . import datasets, export, fixed, priors, resume
-from .budget import Budget, learned_fixed_seconds, record_fixed_seconds
+from .budget import DEADLINE_FILE, Budget, learned_fixed_seconds, record_fixed_seconds
 from .options import Options
 
 
@@ -127,6 +127,7 @@ def prepare(args, say=print) -> Search:
     held = fixed.parse(family, args.fix)
     budget = Budget.of(getattr(args, "started", None) or time.time(), args.time_budget,
                        {s: len(splits.index[s]) for s in ("val", "test")}, learned_fixed_seconds(results_dir))
+    budget.published = results_dir / name / DEADLINE_FILE
     if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
         ray = sys.modules.get("ray")  # an in-process caller may have started it: no start-up to pay then
         priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], args.cpus_per_trial,

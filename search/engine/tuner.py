@@ -190,6 +190,9 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
     if s.budget is not None and s.budget.deadline is not None:
         # what a trial checks itself: a network within its epoch, and its cosine's end
         settings["deadline"] = s.budget.unit_deadline()
+        if s.budget.published is not None:  # and as the reserve moves (on this machine's trials)
+            s.budget.publish()
+            settings["deadline_file"] = str(s.budget.published)
     if family.is_network:  # where its epochs' progress goes, for the driver's display
         settings["progress_dir"] = str(progress_dir(s))
     if s.gpus_per_trial:

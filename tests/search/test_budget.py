@@ -38,6 +38,9 @@ class Inner:
     def on_trial_result(self, controller, trial, result):
         return "CONTINUE"
 
+    def on_trial_error(self, controller, trial):
+        pass
+
 
 class Trial:
     trial_id = "t1"
@@ -125,3 +128,32 @@ def test_a_classical_trials_predict_on_fewer_threads_counts_as_on_every_core(mon
     assert budget.models[("svm", "one")][0] == pytest.approx(2.0)
     assert budget.models[("svm", "all")][0] == pytest.approx(3.0)
     assert budget.models[("cnn", "net")][0] == pytest.approx(5.0)
+
+
+def test_a_trial_reads_the_deadline_as_the_reserve_moves_not_as_it_started(tmp_path):
+    # the 90-minute auto run: the cnn's trial kept the deadline of the moment its search
+    # started (a 16-minute reserve), cut its seventh epoch and ended with 20 minutes left,
+    # while the reserve had shrunk to 9 minutes
+    g, budget = gate(deadline_in=1000)
+    budget.published = tmp_path / "run" / ".deadline.json"
+    started_with = budget.unit_deadline()
+    settings = {"deadline": started_with, "deadline_file": str(budget.published)}
+    assert units.current_deadline(settings) == started_with  # nothing written yet
+    report = {"training_iteration": 2, "next_unit_seconds": 5.0, "trial_id": "t1", "val_accuracy": 0.5}
+    g.on_trial_result(None, Trial(), {**report, "predict_seconds": 1.0})
+    g.on_trial_result(None, Trial(), {**report, "trial_id": "t2", "val_accuracy": 0.4, "predict_seconds": 30.0})
+    grown = budget.unit_deadline()
+    assert grown < started_with - 50  # t2's model may still be the export: it holds part of the reserve
+    assert units.current_deadline(settings) == pytest.approx(grown)
+    t2 = type("T2", (), {"trial_id": "t2"})()
+    g.on_trial_error(None, t2)  # it can no longer be: the reserve shrinks, the deadline moves later
+    assert units.current_deadline(settings) == pytest.approx(budget.unit_deadline())
+    assert budget.unit_deadline() > grown + 50
+    live = units.LiveDeadline(settings, every=3600.0)
+    assert live() == pytest.approx(budget.unit_deadline())
+    budget.published.write_text('{"unit_deadline": 1.0}')
+    assert live() == pytest.approx(budget.unit_deadline())  # read at most every `every` seconds
+    assert units.LiveDeadline(settings, every=0.0)() == 1.0
+    budget.published.write_text("half a wri")  # never the case (written whole), but a reader survives it
+    assert units.current_deadline(settings) == started_with
+    assert units.current_deadline({"deadline": None}) is None

@@ -24,7 +24,7 @@ from ...stores.files import check_writable
 from ...text import fmt_duration
 from .. import datasets, phases, priors
 from ..options import Options
-from ..budget import SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
+from ..budget import DEADLINE_FILE, SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
 from . import final
 from .allocator import Curve
 from .lanes import DONE, DROPPED, FAILED, MAX_TRIALS, WAITING, Lane
@@ -141,6 +141,7 @@ def prepare(args, say) -> Auto:
         restore_lanes(auto, earlier)
     budget.fixed_seconds *= max(len(lanes), 1)  # each family's search ends with its own MLflow writes
     budget.extra_reserve = auto.final_reserve
+    budget.published = folder / DEADLINE_FILE  # one clock: every family's trials read it
     say(f"auto {name}: {', '.join(lanes)} on {data.source} (train {len(splits.index['train'])}, val {faces['val']}, "
         f"test {faces['test']}), {fmt_duration(args.time_budget)} from start to exit")
     said = set()  # each family's search says what it found of the data: once is enough
