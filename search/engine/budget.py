@@ -12,7 +12,6 @@ bookkeeping: ``deadline.UnitGate`` and ``limiter.BudgetedLimiter`` ask it.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -111,11 +110,10 @@ class Budget:
         limit = self.unit_deadline()
         if self.published is None or limit is None:
             return
+        from ..stores.files import atomic_write
+
         try:
-            self.published.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.published.with_suffix(".tmp")
-            tmp.write_text(json.dumps({"unit_deadline": limit}))
-            os.replace(tmp, self.published)
+            atomic_write(self.published, lambda tmp: Path(tmp).write_text(json.dumps({"unit_deadline": limit})))
         except OSError:
             pass
 
