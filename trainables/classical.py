@@ -113,9 +113,9 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
         model = fit(config, *training_set(config, splits, features, train[subset], x_all), settings)
         sizes, seconds = [*sizes, len(subset)], [*seconds, time.perf_counter() - unit_started]
         # as the export and the final choice predict (``search/parallel.py:fast``): the same
-        # labels, and for an RBF SVC several times faster than its own predict (the svm of
-        # the 2-hour auto run, exported, on val and one thread: 7 s against 50 s), so the reserve kept for
-        # the end measures what the end does
+        # labels, and for an RBF SVC several times faster than its own predict (the 2-hour
+        # auto run's exported svm, val on one thread: 7 s against 50 s), so the reserve kept
+        # for the end measures what the end does
         predictor = accelerated(model) or model
         predict_started = time.perf_counter()
         val_accuracy = accuracy(y_val, predictor.predict(x_all[val]))
@@ -125,7 +125,7 @@ def fit_on_rungs(config: dict, splits: Splits, settings: dict, features, fit, ex
         growth = next_size / len(subset) if next_size else 0.0
         metrics = {
             "val_accuracy": val_accuracy,
-            "train_accuracy": accuracy(y_train[scored], model.predict(x_all[train[scored]])),
+            "train_accuracy": accuracy(y_train[scored], predictor.predict(x_all[train[scored]])),
             "train_fraction": fraction,
             "train_size": len(subset),
             "fit_seconds": seconds[-1],
