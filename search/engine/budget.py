@@ -5,8 +5,9 @@ to exit, its export, ensemble and summary included.
 deadline, and the reserve for what must still happen after the last unit of work, which
 it measures from the trials' own reports (a unit: a classical fit at one rung, a network
 epoch; ``trainables/units.py``). A unit starts only when its predicted seconds fit before
-the deadline less that reserve; a trial starts only when its first unit does. Pure
-bookkeeping: ``deadline.UnitGate`` and ``limiter.BudgetedLimiter`` ask it.
+the deadline less that reserve; a trial starts only when its first unit does.
+Bookkeeping that ``deadline.UnitGate`` and ``limiter.BudgetedLimiter`` ask; its one write
+is ``publish``, the current unit deadline for the running trials to read.
 """
 
 from __future__ import annotations
