@@ -26,7 +26,7 @@ from .. import datasets, phases, priors
 from ..options import Options
 from ..budget import DEADLINE_FILE, SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
 from . import final
-from .allocator import Curve
+from .allocator import Curve, noise_gain
 from .lanes import DONE, DROPPED, FAILED, MAX_TRIALS, WAITING, Lane
 
 # The options a resumed run keeps (they define what is searched).
@@ -65,6 +65,7 @@ class Auto:
         self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
                                       "reports": lane.curve.reports, "recent": lane.curve.recent,
+                                      "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
                                       "improvements": lane.curve.improvements, "trials": len(lane.trials)}
                                for name, lane in self.lanes.items()}
         autos.write(self.folder, self.state)
@@ -129,9 +130,9 @@ def prepare(args, say) -> Auto:
     faces = {s: len(splits.index[s]) for s in ("val", "test")}
     budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
     started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
-    start, one_face = majority_share(splits.y("val")), 1 / max(faces["val"], 1)  # a gain of one more val face right
+    start, least_gain = majority_share(splits.y("val")), noise_gain(faces["val"])
     lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name))),
-                          curve=Curve(start=start, min_gain=one_face)) for f in families}
+                          curve=Curve(start=start, min_gain=least_gain)) for f in families}
     state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
                         "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
@@ -202,7 +203,8 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
             continue
         lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"],
                            min_gain=lane.curve.min_gain, reports=saved.get("reports", len(saved["improvements"])),
-                           recent=saved.get("recent", []))
+                           recent=saved.get("recent", []), settled_at=saved.get("settled_at", 0.0),
+                           partial=saved.get("partial", False))
         # a family dropped or failed stays so; one that ran out of time may go on with the new budget
         lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
         lane.why = saved.get("why", "")

@@ -64,7 +64,9 @@ class Lane:
         self.trials.add(trial_id)
         self.units[trial_id] = float(result.get("next_unit_seconds") or 0.0)
         score = result.get("best_val_accuracy", result.get("val_accuracy"))
-        return self.curve.add(spent, score)
+        # a classical trial's lower rungs fit a part of train; a network's epochs see all of it
+        full = float(result.get("train_fraction", 1.0)) >= 1.0
+        return self.curve.add(spent, score, full)
 
     def ended(self, trial_id: str) -> None:
         self.units.pop(trial_id, None)
