@@ -194,11 +194,27 @@ def test_a_classical_familys_rise_through_its_rungs_is_not_read_as_its_pace():
                 curve.add(at + 5.0, 0.35, full=False)  # a new trial's first rung
         return curve
     as_pace, as_fidelity = rf(False), rf(True)
-    assert as_fidelity.settled_at == 350.0 and as_fidelity.reports == 4
+    assert as_fidelity.settled_at == 350.0 and as_fidelity.reports == 11
     assert as_pace.slope() > 0 and as_fidelity.slope() == 0.0
     assert allocator.to_drop({"rf": as_pace, "svm": svm}, seconds_left=4440) == {}
     assert "rf" in allocator.to_drop({"rf": as_fidelity, "svm": svm}, seconds_left=4440)
-    # before its fourth report on all of train it is not judged
-    young = rf(True)
-    young.reports, young.recent = 3, young.recent[-3:]
-    assert allocator.to_drop({"rf": young, "svm": svm}, seconds_left=4440) == {}
+
+
+def test_a_classical_family_is_judged_a_minute_after_its_first_fit_on_all_of_train():
+    """ASHA stops most of a classical family's trials at its lower rungs: few reports are on
+    all of train, and the family is judged on its time since its first such fit, not on a
+    count of them."""
+    svm = Curve(start=0.25, improvements=[(337.0, 0.5980)], spent=900.0, reports=40)
+    rf = Curve(start=0.25, min_gain=allocator.noise_gain(3589))
+    for at, val in [(10.0, 0.3640), (35.0, 0.3964), (88.0, 0.4284)]:
+        rf.add(at, val, full=False)
+    assert not rf.judgeable and allocator.to_drop({"rf": rf, "svm": svm}, seconds_left=4440) == {}
+    rf.add(350.0, 0.4807)
+    rf.add(380.0, 0.33, full=False)  # a new trial's first rung
+    assert rf.reports == 5 and not rf.judgeable  # 30 s since its first fit on all of train
+    assert allocator.to_drop({"rf": rf, "svm": svm}, seconds_left=4440) == {}
+    rf.add(411.0, 0.35, full=False)
+    assert rf.judgeable and "rf" in allocator.to_drop({"rf": rf, "svm": svm}, seconds_left=4440)
+    net = Curve(start=0.25)  # a network's every report is on all of train
+    net.add(400.0, 0.39)
+    assert net.judgeable and net.settled_at == 0.0
