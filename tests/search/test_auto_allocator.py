@@ -218,3 +218,16 @@ def test_a_classical_family_is_judged_a_minute_after_its_first_fit_on_all_of_tra
     net = Curve(start=0.25)  # a network's every report is on all of train
     net.add(400.0, 0.39)
     assert net.judgeable and net.settled_at == 0.0
+
+
+def test_a_lane_tells_a_classical_rung_from_a_fit_on_all_of_train():
+    from search.engine.auto.lanes import Lane
+
+    rf = Lane(family=None, args=None, curve=Curve(start=0.25))
+    rf.observe("t1", {"val_accuracy": 0.36, "train_fraction": 1 / 27, "next_unit_seconds": 9.0}, spent=10.0)
+    assert rf.curve.partial and not rf.curve.full_seen and rf.units == {"t1": 9.0}
+    rf.observe("t1", {"val_accuracy": 0.48, "train_fraction": 1.0}, spent=100.0)
+    assert rf.curve.full_seen and rf.curve.settled_at == 100.0 and rf.curve.best == 0.48
+    cnn = Lane(family=None, args=None, curve=Curve(start=0.25))  # an epoch's report has no train_fraction
+    cnn.observe("t2", {"val_accuracy": 0.39, "best_val_accuracy": 0.39}, spent=400.0)
+    assert cnn.curve.full_seen and not cnn.curve.partial and cnn.curve.judgeable
