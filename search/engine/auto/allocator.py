@@ -25,12 +25,14 @@ measured in wall-clock seconds, which every family shares.
   search is judged: the rise from one rung to the next is fidelity, not progress of its
   search. On the real data the rf rose from 0.36 (1/27 of train) to 0.48 (all of it) and
   that rise, read as its pace, kept it 19 minutes of 2 hours at 0.48 against the svm's
-  0.60. So its slope starts at its first report on all of train, and it is judged once
-  it has had MIN_SLOPE_WINDOW of its time since (ASHA stops most of its trials at the
-  lower rungs: a count of its reports on all of train alone would keep it for long).
+  0.60. So its slope and its count of reports start at its first report on all of train.
+  ASHA stops most of its trials at the lower rungs, so its fourth such report can take a
+  while: in the next 2-hour run the rf was judged at minute 49, its search had reached
+  0.4949 by then, and the final greedy ensemble gave it the largest weight (0.44). A
+  family that trails on its own may still serve the ensemble; this rule does not know it.
 - A gain smaller than half the standard error of a val accuracy (``noise_gain``) is no
-  improvement: on 3,589 val faces, 0.004. The svm's fits of seven minutes that moved it
-  from 0.5980 to 0.6001 (8 faces) kept its cost for improvement low, and the cnn waited.
+  improvement: on 2,871 val faces, 0.0047. The svm's fits of seven minutes that moved it
+  from 0.5980 to 0.6001 (6 faces) kept its cost for improvement low, and the cnn waited.
 - Only families whose next unit of work fits in the time left are candidates.
 """
 
@@ -61,13 +63,12 @@ class Curve:
     improvements: list = field(default_factory=list)
     spent: float = 0.0
     min_gain: float = 0.0  # less is no improvement (``noise_gain``)
-    reports: int = 0  # results with a val accuracy, improving or not
-    recent: list = field(default_factory=list)  # the seconds spent at its last SLOPE_REPORTS reports
+    reports: int = 0  # results on all of train with a val accuracy, improving or not
+    recent: list = field(default_factory=list)  # the seconds spent at its last SLOPE_REPORTS of those
     # the seconds spent at its first report on all of train, where reports on a part of it
     # came before (a classical family's lower rungs): its slope is measured from there
     settled_at: float = 0.0
     partial: bool = False  # a report on a part of train came before any on all of it
-    full_seen: bool = False  # a report on all of train came
 
     @property
     def best(self) -> float | None:
@@ -83,23 +84,17 @@ class Curve:
         self.spent = max(self.spent, spent)
         if val is None:
             return False
-        if not full and not self.full_seen:
-            self.partial = True
-        elif full and not self.full_seen:
-            self.full_seen = True
-            self.settled_at = self.spent if self.partial else 0.0
-        self.reports += 1
-        self.recent = [*self.recent, self.spent][-SLOPE_REPORTS:]
+        if not full:
+            self.partial = self.partial or self.reports == 0
+        else:
+            if self.reports == 0 and self.partial:
+                self.settled_at = self.spent
+            self.reports += 1
+            self.recent = [*self.recent, self.spent][-SLOPE_REPORTS:]
         if self.best is not None and val < self.best + max(self.min_gain, 1e-12):
             return False
         self.improvements.append((self.spent, float(val)))
         return True
-
-    @property
-    def judgeable(self) -> bool:
-        """Whether its curve says where its search goes: a network's from its first epoch,
-        a classical family's from MIN_SLOPE_WINDOW after its first fit on all of train."""
-        return not self.partial or (self.full_seen and self.spent - self.settled_at >= MIN_SLOPE_WINDOW)
 
     def best_at(self, spent: float) -> float:
         """The best val accuracy after ``spent`` seconds (``start`` before the first)."""
@@ -162,7 +157,7 @@ def to_drop(curves: dict[str, Curve], seconds_left: float, margin: float = DROP_
     lead = tried[leader].best
     dropped = {}
     for family, curve in tried.items():
-        if family == leader or curve.spent < min_spent or curve.reports < min_reports or not curve.judgeable:
+        if family == leader or curve.spent < min_spent or curve.reports < min_reports:
             continue
         bound = optimistic(curve, seconds_left)
         if bound < lead - margin:

@@ -66,7 +66,6 @@ class Auto:
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
                                       "reports": lane.curve.reports, "recent": lane.curve.recent,
                                       "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
-                                      "full_seen": lane.curve.full_seen,
                                       "improvements": lane.curve.improvements, "trials": len(lane.trials)}
                                for name, lane in self.lanes.items()}
         autos.write(self.folder, self.state)
@@ -205,7 +204,7 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
         lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"],
                            min_gain=lane.curve.min_gain, reports=saved.get("reports", len(saved["improvements"])),
                            recent=saved.get("recent", []), settled_at=saved.get("settled_at", 0.0),
-                           partial=saved.get("partial", False), full_seen=saved.get("full_seen", False))
+                           partial=saved.get("partial", False))
         # a family dropped or failed stays so; one that ran out of time may go on with the new budget
         lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
         lane.why = saved.get("why", "")
