@@ -41,7 +41,8 @@ def main(argv=None) -> int:
     p.add_argument("--quick", action="store_true", help="small settings that finish in a few minutes (default data: demo)")
     p.add_argument("--only", metavar="NAME", help=f"comma-separated, of: {', '.join(BENCHMARKS | BY_NAME)} "
                    f"({', '.join(BY_NAME)} only when named)")
-    p.add_argument("--families", metavar="NAME", help="the search benchmark's families, comma-separated (default: svm,rf)")
+    p.add_argument("--families", metavar="NAME", help="the search benchmark's families, comma-separated (default: svm,rf); "
+                   "the training benchmark's networks where it names any (default: cnn,resnet50)")
     p.add_argument("--out", type=Path, default=ROOT / "results" / "bench", help="where the JSON, PNG and report go")
     p.add_argument("--cache-dir", type=Path, help="the data cache (default: a temporary folder, so loads start cold)")
     args = p.parse_args(argv)

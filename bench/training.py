@@ -119,6 +119,15 @@ def other_backend() -> bool:
     return backend.current() == "tensorflow" and importlib.util.find_spec("jax") is not None
 
 
+def networks(ctx: Context) -> tuple:
+    """The networks measured: the cnn (and resnet50 unless --quick), or those of them that
+    --families names (``--only training --families cnn``: the cnn's figures, JAX's among
+    them, without a ResNet's CPU half hour)."""
+    default = ("cnn",) if ctx.quick else ("cnn", "resnet50")
+    named = tuple(f for f in default if f in (ctx.families or ()))
+    return named or default
+
+
 def run(ctx: Context) -> dict:
     gpu = not ctx.quick and on_gpu()
     # on a GPU, more faces (an epoch of 6,000 is a second or two) and the ResNet at the
@@ -127,7 +136,7 @@ def run(ctx: Context) -> dict:
     threads, precision = 4 if gpu else 2, "auto"  # both sides; a GPU input pipeline wants more than 2 threads
     configs = {**CONFIGS, "resnet50": {**CONFIGS["resnet50"], "input_size": 224}} if gpu else CONFIGS
     figures, details = [], {}
-    for family in ("cnn",) if ctx.quick else ("cnn", "resnet50"):
+    for family in networks(ctx):
         bare_s = bare_in_own_process(family, configs[family], ctx.data, limit, epochs, threads, precision)
         fit_s, whole_s = trainable(configs[family], ctx.data, limit, epochs, threads, precision)
         n = len(splits(ctx.data, limit).index["train"])  # the limit may exceed the split
