@@ -26,9 +26,12 @@ def views(faces: np.ndarray) -> list[np.ndarray]:
     return [faces, faces[:, :, ::-1], *shifted]
 
 
-def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool) -> np.ndarray:
+def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool,
+                         plain: np.ndarray | None = None) -> np.ndarray:
     """A member's probabilities, averaged over the TTA views: all the views in one pass,
-    spread over every core for a scikit-learn model (an SVC predicts on one core)."""
+    spread over every core for a scikit-learn model (an SVC predicts on one core).
+    ``plain``: its probabilities of the faces themselves, where already computed (the
+    first view is not predicted again)."""
     from ..parallel import fast, runner
     from .probabilities import probabilities
 
@@ -36,8 +39,9 @@ def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool)
     if not tta:
         return run(lambda x: probabilities(model, card, x), faces)
     stacked = views(faces)
-    proba = run(lambda x: probabilities(model, card, x), np.concatenate(stacked))
-    return proba.reshape(len(stacked), len(faces), -1).mean(axis=0)
+    predicted = stacked if plain is None else stacked[1:]
+    proba = run(lambda x: probabilities(model, card, x), np.concatenate(predicted)).reshape(len(predicted), len(faces), -1)
+    return (proba.sum(axis=0) + (0 if plain is None else plain)) / len(stacked)
 
 
 def fit_weights(member_proba: list[np.ndarray], y: np.ndarray) -> np.ndarray:

@@ -64,6 +64,9 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
     member, card = ensemble.members[0], ensemble.cards[0]
     by_view = np.mean([probabilities(member, card, view) for view in soft_vote.views(faces)], axis=0)
     assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True), by_view, atol=1e-6)
+    # the plain view's probabilities given (auto's final has them already): the same mean
+    plain = probabilities(member, card, faces)
+    assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True, plain=plain), by_view, atol=1e-6)
     assert not np.allclose(by_view, probabilities(member, card, faces), atol=1e-3)  # the views do change it
 
 

@@ -136,6 +136,35 @@ def test_the_budget_reserves_the_measured_end_and_refuses_late_units():
     assert budget.unit_deadline() == pytest.approx(949.0)
 
 
+
+def test_the_final_choice_is_reserved_at_the_price_its_own_check_asks():
+    """The final scores each family's export on val and test again (a must, at the
+    exports' safety), then TTA's five other views, which it runs only where they fit by
+    its own check. The reserve holds both, TTA at that check's price and no more: in the
+    2-hour run the reserve, with TTA at the exports' safety, kept 13.5 minutes for an end
+    of 4."""
+    from types import SimpleNamespace
+
+    from search.engine.auto import final
+    from search.engine.auto.driver import Auto
+    from search.engine.budget import SAFETY
+
+    budget = Budget(deadline=10_000.0, faces={"val": 100, "test": 100}, fixed_seconds=10.0)
+    lanes = {"svm": SimpleNamespace(state="active"), "cnn": SimpleNamespace(state="active")}
+    auto = Auto(SimpleNamespace(no_tta=False), "a", None, None, None, budget, lanes)
+    budget.observe("svm", {"trial_id": "s", "predict_seconds": 3.0})
+    budget.observe("cnn", {"trial_id": "c", "predict_seconds": 5.0})
+    plain = budget.scoring_seconds("svm") + budget.scoring_seconds("cnn")  # val and test once: 16 s
+    assert plain == pytest.approx(16.0) and final.TTA_VIEWS == 6
+    reserved = auto.final_reserve(budget)
+    assert reserved == pytest.approx(SAFETY * plain + final.TTA_MARGIN * 5 * plain)
+    # the plain pass takes its measured time: what is left holds the views by the end's own check
+    assert reserved - plain >= final.TTA_MARGIN * 5 * plain
+    auto.args.no_tta = True
+    assert auto.final_reserve(budget) == pytest.approx(SAFETY * plain)
+    lanes["cnn"].state = "failed"  # a family that failed has no export to score
+    assert auto.final_reserve(budget) == pytest.approx(SAFETY * budget.scoring_seconds("svm"))
+
 def test_a_network_whose_last_epoch_scored_below_the_one_before_is_not_dropped_for_it():
     """The real data's case: the cnn's epochs of 7-8 minutes at 0.391, 0.470, then 0.456,
     beside the svm's 0.598, with 52 minutes left. Its rise over the last half of its time

@@ -71,11 +71,13 @@ class Auto:
         autos.write(self.folder, self.state)
 
     def final_reserve(self, budget: Budget) -> float:
-        """The final choice: each family's model scored on val and test again, and with TTA
-        once per view."""
-        passes = 1 if self.args.no_tta else 1 + final.TTA_VIEWS
+        """The final choice: each family's model scored on val and test again (a must, kept
+        with the exports' safety), and with TTA's other views. Those are priced as the end
+        judges them (``final.TTA_MARGIN``): it times its plain pass and leaves TTA out
+        where the views would not fit, so a larger safety there would only hold back work."""
+        tta_views = 0 if self.args.no_tta else final.TTA_VIEWS - 1  # the plain view is predicted once
         n_scored = sum(budget.faces.values())
-        return sum(SAFETY * passes * budget.scoring_seconds(name) if budget.scoring_seconds(name)
+        return sum((SAFETY + final.TTA_MARGIN * tta_views) * budget.scoring_seconds(name) if budget.scoring_seconds(name)
                    else priors.end_seconds(name, n_scored) for name, lane in self.lanes.items() if lane.state != FAILED)
 
 
@@ -337,7 +339,7 @@ def conclude(auto: Auto) -> int:
     exported = [(name, Path(o.card["model_file"])) for name, o in outcomes.items() if o.card is not None]
     # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
     manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
-                            lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * 1.2,
+                            lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * final.TTA_MARGIN,
                             say) if exported else None
     path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
     auto.state["final"] = manifest and {**manifest, "file": str(path)}
