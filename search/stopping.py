@@ -2,7 +2,9 @@
 `timeout`, Docker, Slurm, systemd) and SIGHUP (a closed terminal).
 
 The first such signal stops the running trials (Ray Tune's own graceful stop, which it
-also takes from SIGUSR1: the experiment's state is saved) and the search concludes with
+also takes from SIGUSR1: the experiment's state is saved), at the first step of Ray Tune's
+loop where no trial's checkpoint is still being recorded (``engine/graceful_stop.py``),
+and the search concludes with
 what it has, then prints how to resume; a second stops at once. Outside Ray Tune's loop
 (loading data, exporting) the first raises ``KeyboardInterrupt``, which the CLI turns
 into a resumable stop. The exit status is 128 + the signal's number (130, 143, 129).
@@ -16,6 +18,7 @@ from __future__ import annotations
 import os
 import signal
 import threading
+import time
 
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
 
@@ -26,6 +29,9 @@ class StopSignals:
     def __init__(self):
         self.received: int | None = None  # the first stop signal, if one came
         self.in_fit = False  # inside Ray Tune's loop, whose SIGUSR1 handler stops it gracefully
+        # when the first signal came inside Ray Tune's loop (time.monotonic()): the loop is
+        # stopped by ``GracefulStop`` once no trial's checkpoint is still being recorded
+        self.stop_pending: float | None = None
         self.previous: dict = {}
 
     @property
@@ -64,9 +70,25 @@ class StopSignals:
             raise KeyboardInterrupt  # a second signal: at once
         self.received = signum
         if self.in_fit:
-            end_fit()
+            self.stop_pending = time.monotonic()
         else:
             raise KeyboardInterrupt
+
+
+# The longest a stop waits for trials' checkpoints to be recorded (their saves are
+# milliseconds: the checkpoint is already written when its report arrives).
+SAVE_WAIT_S = 30.0
+
+
+def stop_now(signals: StopSignals, saving: bool) -> bool:
+    """Whether a stop that a signal asked for inside Ray Tune's loop goes to Ray Tune now:
+    not while a trial's last checkpoint is still being recorded (``saving``), unless that
+    takes longer than SAVE_WAIT_S. Ray Tune's loop ends at the step its stop event is set,
+    and a save still in flight is lost: the trial's newest report then has no checkpoint
+    in the experiment's state, so the export finds none and ``--resume`` reruns the epoch."""
+    if signals.stop_pending is None:
+        return False
+    return not saving or time.monotonic() - signals.stop_pending > SAVE_WAIT_S
 
 
 def end_fit() -> None:

@@ -245,10 +245,11 @@ def settings(search: Search):
 
 
 def callbacks(search: Search) -> list:
-    """The progress display, the pruning of ended trials' checkpoints, and MLflow's child
-    runs when the search is tracked."""
+    """The progress display, the pruning of ended trials' checkpoints, a person's stop held
+    until no checkpoint is in flight, and MLflow's child runs when the search is tracked."""
     from . import tuner as tuning
     from .checkpoint_pruning import CheckpointPruning
+    from .graceful_stop import GracefulStop
     from .progress import Progress
 
     epochs_dir = tuning.progress_dir(search) if search.family.is_network else None
@@ -256,7 +257,7 @@ def callbacks(search: Search) -> list:
     on_gpu = bool(gpus) or (gpus is None and search.family.uses_gpu and tuning.gpus_in_cluster() >= 1)
     found = [Progress(search.family.name, None if search.watchers else search.args.trials, search.fidelity,
                       time_budget_s=search.budget.left(), epochs_dir=epochs_dir, on_gpu=on_gpu),
-             CheckpointPruning(search.fidelity), *search.watchers]
+             CheckpointPruning(search.fidelity), GracefulStop(), *search.watchers]
     if search.tracker:
         from .tracking_callback import TrackingCallback
 

@@ -172,6 +172,25 @@ class SkopsFormat:
                                         pip_requirements=pinned_requirements(*REQUIREMENTS["skops"], *family.requirements))
 
 
+def recorded_checkpoint(result):
+    """The trial's best checkpoint by val as Ray Tune's state recorded them, else its
+    latest; None where it recorded none (Ray raises then)."""
+    try:
+        return result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
+    except RuntimeError:
+        return result.checkpoint
+
+
+def newest_checkpoint_on_disk(trial_path: str):
+    """The newest checkpoint folder a trial wrote, for a trial whose last checkpoint the
+    experiment's state missed (a process killed between a report and its save's record).
+    A trial in a bucket has none found here."""
+    from ray.tune import Checkpoint
+
+    folders = sorted(Path(trial_path).glob("checkpoint_*"), key=lambda f: f.name) if Path(trial_path).is_dir() else []
+    return Checkpoint.from_directory(str(folders[-1])) if folders else None
+
+
 class KerasFormat:
     suffix = ".keras"
 
@@ -182,7 +201,7 @@ class KerasFormat:
 
         from .. import stopping
 
-        checkpoint = result.get_best_checkpoint(metric="val_accuracy", mode="max") or result.checkpoint
+        checkpoint = recorded_checkpoint(result) or newest_checkpoint_on_disk(result.path)
         if checkpoint is None:
             raise RuntimeError(f"trial {result.path} left no checkpoint to export")
         local = Path(tempfile.mkdtemp(prefix="fer-best-")) / deep.CHECKPOINT_MODEL
