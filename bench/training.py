@@ -130,9 +130,10 @@ def networks(ctx: Context) -> tuple:
 
 
 def rounds_of(family: str, ctx: Context, gpu: bool) -> int:
-    """How many times each side runs, interleaved: this VM throttles in windows of tens of
-    seconds (one bare epoch of 6,000 faces took 36 s, then 82 s, on a quiet machine), and
-    one pass of each side, one after the other, showed a gap the interleaved rounds did not.
+    """How many times each side runs, interleaved: this VM throttles in windows of minutes
+    (on a quiet machine the same bare epoch took 74 s, then 142 s), and one pass of each
+    side after the other puts a window on one side only. Two rounds and the median epoch
+    make that less likely, not impossible: the report keeps every epoch's seconds.
     Once for a ResNet on a CPU (half an hour a side) and on a GPU (the device's minutes are
     few, and its stage has 150 s)."""
     return 1 if ctx.quick or gpu or family != "cnn" else ROUNDS
