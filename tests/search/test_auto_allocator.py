@@ -136,7 +136,6 @@ def test_the_budget_reserves_the_measured_end_and_refuses_late_units():
     assert budget.unit_deadline() == pytest.approx(949.0)
 
 
-
 def test_the_final_choice_is_reserved_at_the_price_its_own_check_asks():
     """The final scores each family's export on val and test again (a must, at the
     exports' safety), then TTA's five other views, which it runs only where they fit by
