@@ -69,5 +69,6 @@ def unfinished_trials(folder: Path) -> set[str] | None:
     return {t["trial_id"] for t in trials if t.get("status") in UNFINISHED}
 
 
-# Ray's module whose logger reports a failed sync of the experiment's folder (``tuner.InterruptWatch``).
+# Ray's modules whose loggers report a failed sync of the experiment's folder (``tuner.InterruptWatch``).
 RAY_SYNCER_LOGGER = "ray.train._internal.syncer"
+RAY_EXPERIMENT_STATE_LOGGER = "ray.tune.execution.experiment_state"

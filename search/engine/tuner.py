@@ -149,12 +149,16 @@ class InterruptWatch(logging.Filter):
 
     RAY_LINES = ("Stop signal received", "Trials did not complete", "Experiment has been interrupted",
                  "Failed to fetch metrics")
-    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis", internals.RAY_SYNCER_LOGGER)
+    LOGGERS = ("ray.tune.tune", "ray.tune.analysis.experiment_analysis", internals.RAY_SYNCER_LOGGER,
+               internals.RAY_EXPERIMENT_STATE_LOGGER)
     # Saving the experiment's state at every step (search.environment) races Ray's copy of
     # its staging folder: a copy that meets one of Ray's own temporary files after its
-    # rename fails, with a traceback, and the next copy carries the state. Other sync
+    # rename fails, with a traceback, and the next copy carries the state. Ray reports it
+    # from the syncer, or, when it saves the state again while a copy is in flight (its
+    # `sync_up_experiment_state` waits only when forced), as the save's failure. Other sync
     # failures still show.
     SYNC_RACE = "Last sync command failed"
+    SAVE_RACE = "Saving experiment state to storage"
 
     def __init__(self, verbose: bool):
         super().__init__()
@@ -166,7 +170,14 @@ class InterruptWatch(logging.Filter):
             self.interrupted = True
         if message.startswith(self.SYNC_RACE) and "-tmp-" in message and "No such file or directory" in message:
             return self.verbose
+        if message.startswith(self.SAVE_RACE) and self.temporary_file_gone(record.exc_info):
+            return self.verbose
         return self.verbose or not message.startswith(self.RAY_LINES)
+
+    @staticmethod
+    def temporary_file_gone(exc_info) -> bool:
+        error = exc_info[1] if exc_info else None
+        return isinstance(error, FileNotFoundError) and "-tmp-" in str(error)
 
     def __enter__(self):
         for name in self.LOGGERS:

@@ -61,3 +61,32 @@ def test_no_saved_state_reads_as_none(tmp_path):
     assert internals.unfinished_trials(tmp_path) is None
     (tmp_path / "experiment_state-2026-01-01_00-00-00.json").write_text("{not json")
     assert internals.unfinished_trials(tmp_path) is None
+
+
+def test_a_copy_that_meets_rays_own_temporary_file_is_quiet_and_other_sync_failures_show(caplog):
+    """Ray Tune saves its searcher's state through a temporary file while its copy of the
+    staging folder may be in flight; the copy that meets the renamed file fails with a
+    traceback, and the next copy carries the state (``tuner.InterruptWatch``)."""
+    import inspect
+    import logging
+
+    from ray.tune.execution import experiment_state
+
+    from search.engine.tuner import InterruptWatch
+
+    assert experiment_state.logger.name == internals.RAY_EXPERIMENT_STATE_LOGGER
+    assert InterruptWatch.SAVE_RACE in inspect.getsource(experiment_state)
+    ray_logger = logging.getLogger(internals.RAY_EXPERIMENT_STATE_LOGGER)
+
+    def save_failed(error):
+        try:
+            raise error
+        except OSError:
+            ray_logger.error(f"{InterruptWatch.SAVE_RACE} at '/r/s' failed with exception: ", exc_info=True)
+
+    with caplog.at_level(logging.ERROR, logger=ray_logger.name), InterruptWatch(verbose=False):
+        save_failed(FileNotFoundError(2, "Failed to open local file '/tmp/ray/x/.7f-tmp-searcher-state-1.pkl'"))
+        assert not caplog.records
+        save_failed(FileNotFoundError(2, "Failed to open local file '/tmp/ray/x/result.json'"))
+        save_failed(PermissionError(13, "Permission denied: '/r/s/.7f-tmp-searcher-state-1.pkl'"))
+    assert len(caplog.records) == 2
