@@ -128,6 +128,8 @@ def prepare(args, say=print) -> Search:
     budget = Budget.of(getattr(args, "started", None) or time.time(), args.time_budget,
                        {s: len(splits.index[s]) for s in ("val", "test")}, learned_fixed_seconds(results_dir))
     budget.published = results_dir / name / DEADLINE_FILE
+    if budget.deadline is not None:
+        export.warm_end_imports(models.FORMATS[family.model_format], tracked=uri is not None)
     if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
         ray = sys.modules.get("ray")  # an in-process caller may have started it: no start-up to pay then
         priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], args.cpus_per_trial,

@@ -92,6 +92,10 @@ class ModelFormat(Protocol):
     """A way a family's model is stored (``Family.model_format`` names one in ``FORMATS``)."""
 
     suffix: str
+    # what the end of a search imports to export a model, and to log it to MLflow
+    # (``export.warm_end_imports``)
+    end_modules: tuple[str, ...]
+    logged_modules: tuple[str, ...]
 
     def from_trial(self, result) -> TrialModel | None: ...  # the model a trial's checkpoint holds
 
@@ -106,6 +110,8 @@ class ModelFormat(Protocol):
 
 class SkopsFormat:
     suffix = ".skops"
+    end_modules = ("skops.io",)
+    logged_modules = ("mlflow.sklearn",)
 
     def from_trial(self, result) -> TrialModel | None:
         """The model of a classical trial's last fit (the one that scored its val), or None
@@ -193,6 +199,8 @@ def newest_checkpoint_on_disk(trial_path: str):
 
 class KerasFormat:
     suffix = ".keras"
+    end_modules = ("trainables.deep", "keras")
+    logged_modules = ("mlflow.keras", "mlflow.models")
 
     def from_trial(self, result) -> TrialModel:
         """A network's best epoch, read back from the experiment storage (fetched from a

@@ -22,7 +22,7 @@ from ... import registry, stopping
 from ...stores import autos, tracking
 from ...stores.files import check_writable
 from ...text import fmt_duration
-from .. import datasets, phases, priors
+from .. import datasets, export, phases, priors
 from ..options import Options
 from ..budget import DEADLINE_FILE, SAFETY, Budget, learned_fixed_seconds, record_fixed_seconds
 from . import final
@@ -156,6 +156,7 @@ def prepare(args, say) -> Auto:
     for lane in lanes.values():
         lane.prepare(once)
         lane.search.budget = budget
+        export.warm_end_imports(lane.search.model_format, tracked=lane.search.tracking_uri is not None)
     auto.save()
     return auto
 
