@@ -58,10 +58,16 @@ EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neut
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out."""
+    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out. The
+    modules that hold an ``alone`` test come first: run early, an ``alone`` test waits for
+    the other worker's first test, not behind an end-to-end module (xdist hands the modules
+    out in this order, ``--no-loadscope-reorder``; the short unit modules, last, even out
+    the two workers' ends)."""
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.slow)
+    with_alone = {item.fspath for item in items if item.get_closest_marker("alone")}
+    items.sort(key=lambda item: item.fspath not in with_alone)  # stable: the order within stays
 
 
 @pytest.hookimpl(wrapper=True)
@@ -74,6 +80,35 @@ def pytest_runtest_makereport(item, call):
         if what in REQUIRED:
             report.outcome, report.longrepr = "failed", f"FER_SEARCH_REQUIRE promises {what}, and it is {reason}"
     return report
+
+
+# pytest-xdist runs two tests at once (addopts: ``-n 2``): on 2 cores a third of the serial
+# suite's time was one core waiting on the other's single-threaded start-ups (imports, Ray,
+# MLflow). A test marked ``alone`` (its assertion is about wall-clock time, or it waits on
+# a process with a deadline) runs with no test beside it: every test holds one lock shared
+# for its setup, call and teardown, an ``alone`` test holds it exclusively. filelock's
+# ReadWriteLock is SQLite's lock, whose waiting writer keeps new readers out.
+_XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
+_MACHINE_LOCK = Path(tempfile.gettempdir()) / f"fer-search-tests-{_XDIST_RUN}.lock"
+
+
+def _machine_share(item) -> contextlib.AbstractContextManager:
+    if not _XDIST_RUN:
+        return contextlib.nullcontext()  # one test at a time already
+    from filelock import ReadWriteLock
+
+    lock = ReadWriteLock(_MACHINE_LOCK)
+    return lock.write_lock() if item.get_closest_marker("alone") else lock.read_lock()
+
+
+if _XDIST_RUN:
+    atexit.register(lambda: [p.unlink(missing_ok=True) for p in _MACHINE_LOCK.parent.glob(f"{_MACHINE_LOCK.name}*")])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with _machine_share(item):
+        return (yield)
 
 
 @pytest.fixture(autouse=True)

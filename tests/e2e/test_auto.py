@@ -19,6 +19,7 @@ from tests.conftest import ROOT, TINY_DEMO, prepare_store, run_cli
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.alone  # its assertion is the wall-clock budget
 def test_auto_spends_one_budget_across_the_families_and_ends_with_the_best_model_or_ensemble(ray_local, tiny):
     budget = 120
     folders = tiny.tracked_folders  # the empty MLflow store made beforehand: not the command's time
@@ -67,6 +68,7 @@ def test_a_budget_that_cannot_hold_the_probes_and_the_end_is_refused_before_any_
     assert not list(tiny.results.iterdir()) and not list(tiny.models.iterdir())
 
 
+@pytest.mark.alone  # its 200-s budget must reach the cnn's first epoch, on a deadline
 def test_auto_stopped_by_a_signal_concludes_and_resumes_where_it_stopped(tmp_path):
     results, models = tmp_path / "results", tmp_path / "models"
     prepare_store(results)

@@ -43,6 +43,7 @@ def test_fixed_parameters_hold_in_every_trial(ray_local, tiny):
     assert len({c["pca_components"] for c in configs}) > 1  # the rest is still searched
 
 
+@pytest.mark.alone  # its assertion is the wall-clock budget
 def test_a_time_budget_bounds_the_whole_command(ray_local, tiny):
     """--time-budget is the user's whole wait, the export and MLflow included: work that
     would end past it does not start (the budget plus 2% is the contract)."""
