@@ -243,3 +243,22 @@ def test_a_lane_tells_a_classical_rung_from_a_fit_on_all_of_train():
     cnn = Lane(family=None, args=None, curve=Curve(start=0.25))  # an epoch's report has no train_fraction
     cnn.observe("t2", {"val_accuracy": 0.39, "best_val_accuracy": 0.39}, spent=400.0)
     assert cnn.curve.reports == 1 and not cnn.curve.partial and cnn.curve.settled_at == 0.0
+
+
+@pytest.mark.parametrize("minutes, named, kept", [
+    (15, False, ["svm", "rf"]),  # the cnn's first epoch (~6 min here) is over a third of 15 minutes
+    (30, False, ["svm", "rf", "cnn"]),
+    (15, True, ["svm", "rf", "cnn"]),  # named in --families: the user's choice
+])
+def test_a_family_whose_probe_is_over_a_third_of_the_budget_is_left_out_unless_named(minutes, named, kept):
+    import time
+
+    from search import registry
+    from search.engine.auto import driver
+
+    families = [registry.get(name) for name in ("svm", "rf", "cnn")]
+    budget = Budget(deadline=time.time() + minutes * 60, faces={"val": 2871, "test": 3589})
+    said = []
+    got = driver.affordable(families, budget, time.time(), 25838, 2871 + 3589, cpus=2, gpus=0, say=said.append, named=named)
+    assert [f.name for f in got] == kept
+    assert any("cnn left out: its first epoch" in line and "over a third" in line for line in said) == (len(kept) == 2)
