@@ -58,16 +58,10 @@ EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neut
 
 
 def pytest_collection_modifyitems(config, items):
-    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out. The
-    modules that hold an ``alone`` test come first: run early, an ``alone`` test waits for
-    the other worker's first test, not behind an end-to-end module (xdist hands the modules
-    out in this order, ``--no-loadscope-reorder``; the short unit modules, last, even out
-    the two workers' ends)."""
+    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out."""
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.slow)
-    with_alone = {item.fspath for item in items if item.get_closest_marker("alone")}
-    items.sort(key=lambda item: item.fspath not in with_alone)  # stable: the order within stays
 
 
 @pytest.hookimpl(wrapper=True)
@@ -82,7 +76,7 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-# pytest-xdist runs two tests at once (addopts: ``-n 2``): on 2 cores a third of the serial
+# pytest-xdist runs two tests at once (addopts: ``-n 2``): on 2 cores a quarter of the serial
 # suite's time was one core waiting on the other's single-threaded start-ups (imports, Ray,
 # MLflow). A test marked ``alone`` (its assertion is about wall-clock time, or it waits on
 # a process with a deadline) runs with no test beside it: every test holds one lock shared
