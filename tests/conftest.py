@@ -57,11 +57,38 @@ needs_real_data = pytest.mark.skipif(not REAL_ZIP.exists(), reason=missing("real
 EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out."""
+    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out. Under
+    pytest-xdist, the units it hands out and their order (``work_units``)."""
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.slow)
+    items[:] = work_units(items)
+
+
+def work_units(items: list) -> list:
+    """The tests grouped into the units pytest-xdist hands to a free worker (``--dist
+    loadgroup``), the longest first (``--no-loadscope-reorder``), by each module's seconds
+    in the last full run (``tests/module_seconds.json``; a module it does not name first).
+
+    A module is one unit, so its module-scoped searches run once. The ``alone`` tests are
+    one unit of their own, last: on one worker, one after the other, they hold the machine
+    from the first to the last (``pytest_runtest_protocol``), so the other worker waits
+    once for the end of the test it is running, not once per ``alone`` test, each wait as
+    long as half a long end-to-end test. Longest first, the units left at the end are short,
+    and no worker waits there on the other's long module."""
+    from tests import timings
+
+    seconds = timings.load()
+
+    def unit(item) -> str:
+        return ALONE_UNIT if is_alone(item) else item.nodeid.split("::", 1)[0]  # the module, from the root
+
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(unit(item)))
+    # sorted() is stable: within a unit the tests keep their order
+    return sorted(items, key=lambda item: (unit(item) == ALONE_UNIT, -seconds.get(unit(item), float("inf"))))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -86,23 +113,42 @@ _XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
 _MACHINE_LOCK = Path(tempfile.gettempdir()) / f"fer-search-tests-{_XDIST_RUN}.lock"
 
 
+ALONE_UNIT = "alone"
+
+
 def _machine_share(item) -> contextlib.AbstractContextManager:
     if not _XDIST_RUN:
         return contextlib.nullcontext()  # one test at a time already
     from filelock import ReadWriteLock
 
     lock = ReadWriteLock(_MACHINE_LOCK)
-    return lock.write_lock() if item.get_closest_marker("alone") else lock.read_lock()
+    return lock.write_lock() if is_alone(item) else lock.read_lock()
 
 
-if _XDIST_RUN:
-    atexit.register(lambda: [p.unlink(missing_ok=True) for p in _MACHINE_LOCK.parent.glob(f"{_MACHINE_LOCK.name}*")])
+def is_alone(item) -> bool:
+    return item is not None and item.get_closest_marker("alone") is not None
+
+
+_share = contextlib.ExitStack()  # this worker's share of the machine, kept from an ``alone`` test to the next
+_sharing = False
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_protocol(item, nextitem):
-    with _machine_share(item):
+    global _sharing
+    if not _sharing:
+        _share.enter_context(_machine_share(item))
+        _sharing = True
+    try:
         return (yield)
+    finally:
+        if not (is_alone(item) and is_alone(nextitem)):
+            _share.close()
+            _sharing = False
+
+
+if _XDIST_RUN:
+    atexit.register(lambda: [p.unlink(missing_ok=True) for p in _MACHINE_LOCK.parent.glob(f"{_MACHINE_LOCK.name}*")])
 
 
 @pytest.fixture(autouse=True)
