@@ -11,7 +11,6 @@ each marked ``slow`` here; ``fakes/`` the trainables that fail on purpose.
 from __future__ import annotations
 
 import atexit
-import collections
 import contextlib
 import io
 import os
@@ -58,38 +57,11 @@ needs_real_data = pytest.mark.skipif(not REAL_ZIP.exists(), reason=missing("real
 EMOTION_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
-    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out. Under
-    pytest-xdist, the units it hands out and their order (``work_units``)."""
+    """Every end-to-end test (tests/e2e/) is slow: the fast path leaves them out."""
     for item in items:
         if "e2e" in Path(str(item.fspath)).parts:
             item.add_marker(pytest.mark.slow)
-    items[:] = work_units(items)
-
-
-def work_units(items: list) -> list:
-    """The tests grouped into the units pytest-xdist hands to a free worker (``--dist
-    loadgroup``), in this order (``--no-loadscope-reorder``).
-
-    A module is one unit, so its module-scoped searches run once. The ``alone`` tests are
-    one unit of their own, first: on one worker, one after the other, they hold the machine
-    from the first to the last (``pytest_runtest_protocol``), so the other worker's tests
-    wait for them once, and they wait once, for the other worker's first test, not once
-    each for whatever long test the other runs. The modules follow with the most tests
-    first (pytest-xdist's own order): the many short tests of the large modules then run
-    beside the long searches of the small ones. Longest first was slower here (42.9 min
-    against 38.4): two modules of long searches at once (the ResNets' contract beside the
-    real-data cnn) took 1.5 times as long as each beside short tests."""
-
-    def unit(item) -> str:
-        return ALONE_UNIT if is_alone(item) else item.nodeid.split("::", 1)[0]  # the module, from the root
-
-    sizes = collections.Counter(unit(item) for item in items)
-    for item in items:
-        item.add_marker(pytest.mark.xdist_group(unit(item)))
-    # sorted() is stable: within a unit the tests keep their order
-    return sorted(items, key=lambda item: (unit(item) != ALONE_UNIT, -sizes[unit(item)]))
 
 
 @pytest.hookimpl(wrapper=True)
@@ -114,42 +86,23 @@ _XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
 _MACHINE_LOCK = Path(tempfile.gettempdir()) / f"fer-search-tests-{_XDIST_RUN}.lock"
 
 
-ALONE_UNIT = "alone"
-
-
 def _machine_share(item) -> contextlib.AbstractContextManager:
     if not _XDIST_RUN:
         return contextlib.nullcontext()  # one test at a time already
     from filelock import ReadWriteLock
 
     lock = ReadWriteLock(_MACHINE_LOCK)
-    return lock.write_lock() if is_alone(item) else lock.read_lock()
-
-
-def is_alone(item) -> bool:
-    return item is not None and item.get_closest_marker("alone") is not None
-
-
-_share = contextlib.ExitStack()  # this worker's share of the machine, kept from an ``alone`` test to the next
-_sharing = False
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_protocol(item, nextitem):
-    global _sharing
-    if not _sharing:
-        _share.enter_context(_machine_share(item))
-        _sharing = True
-    try:
-        return (yield)
-    finally:
-        if not (is_alone(item) and is_alone(nextitem)):
-            _share.close()
-            _sharing = False
+    return lock.write_lock() if item.get_closest_marker("alone") else lock.read_lock()
 
 
 if _XDIST_RUN:
     atexit.register(lambda: [p.unlink(missing_ok=True) for p in _MACHINE_LOCK.parent.glob(f"{_MACHINE_LOCK.name}*")])
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    with _machine_share(item):
+        return (yield)
 
 
 @pytest.fixture(autouse=True)
