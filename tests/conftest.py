@@ -35,6 +35,10 @@ os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
 # As the CLI does for its local Ray (search/engine/tuner.py): node address and servers on 127.0.0.1.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+# The tests' `mlflow server` and `mlflow ui` run no MLflow jobs (its GenAI scorers): without
+# this each start adds a job runner and about eight Huey consumers, each importing MLflow
+# (measured: about 40 s of CPU per start, a fifth of all MLflow's CPU in the suite).
+os.environ["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 
 # What CI promises to test (.ci/run names them in FER_SEARCH_REQUIRE): a test that would
@@ -199,6 +203,11 @@ def ray_local():
 
     ray.init(address="local", _node_ip_address="127.0.0.1", include_dashboard=False, num_cpus=2,
              object_store_memory=400 * 1024 * 1024, log_to_driver=False)
+    # Its log monitor reads every worker's log ten times a second for a driver that asked
+    # for none (log_to_driver=False): over a suite's hundreds of worker logs, 3% of a core
+    # for the whole run (measured: 82 and 56 s of CPU in a 40-minute suite). ray.init has
+    # no switch for it; the node kills it as at its own shutdown.
+    ray._private.worker._global_node.kill_log_monitor(check_alive=False)
     yield
     ray.shutdown()
 
@@ -227,6 +236,11 @@ class Tiny:
     NETWORK_DATA = "demo:280"  # a ResNet epoch on a few hundred faces takes seconds here...
     # ...at 48 pixels (224: minutes), the backbone frozen (its blocks unfreeze in tests/test_networks.py)
     PRETRAINED = ("--weights", "none", "--fix", "input_size=48", "--fix", "unfreeze_blocks=0")
+    # A cnn of two blocks at width 16: a tiny search tests the search, not the network. The
+    # defaults (four blocks at width 32) took 6 s an epoch of 231 faces here and 14 s the
+    # first (its graph traced), this one 1.6 s and 6 s; sampled, a space's widest is 4 times
+    # the defaults' work. (The real-data test and tests/test_networks.py build the others.)
+    SMALL_CNN = ("--fix", "width=16", "--fix", "depth=2")
 
     def __init__(self, root: Path):
         self.results, self.models = root / "results", root / "models"
@@ -251,7 +265,17 @@ class Tiny:
         f = registry.get(family)
         if not f.is_network:
             return ["--data", self.CLASSICAL_DATA, *self.folders]
-        return ["--data", self.NETWORK_DATA, "--max-epochs", 1, *(self.PRETRAINED if f.pretrained else ()), *self.folders]
+        return ["--data", self.NETWORK_DATA, "--max-epochs", 1, *self.network_fixes(family), *self.folders]
+
+    @classmethod
+    def network_fixes(cls, family: str) -> tuple:
+        """The tiny settings a network family's space is held at (``--fix`` and weights)."""
+        from search import registry
+
+        f = registry.get(family)
+        if f.pretrained:
+            return cls.PRETRAINED
+        return cls.SMALL_CNN if {"width", "depth"} <= set(f.space().DEFAULTS) else ()
 
     def search(self, family: str, *extra) -> CliResult:
         """``python -m search FAMILY`` with the tiny settings, then ``extra``."""

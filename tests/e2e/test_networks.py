@@ -109,9 +109,8 @@ def test_a_saved_network_loads_in_safe_mode_without_our_code(tmp_path, config, p
 
 
 def test_a_network_trained_in_mixed_precision_is_exported_in_float32(ray_local, tiny, tmp_path):
-    # (width 16: the dtype policy is what is tested here, not the network; 65 s at width 32)
-    result = tiny.search("cnn", "--trials", 1, "--precision", "mixed_bfloat16", "--fix", "width=16", "--name", "bf16",
-                         "--no-tracking")
+    # (Tiny's small cnn: the dtype policy is what is tested here, not the network)
+    result = tiny.search("cnn", "--trials", 1, "--precision", "mixed_bfloat16", "--name", "bf16", "--no-tracking")
     assert result.code == 0, result.err
     reports = pd.read_json(next((tiny.results / "bf16").glob("*/result.json")), lines=True)
     assert len(reports) == 1  # it trained, in mixed_bfloat16
@@ -146,8 +145,7 @@ def network_with(test_family, monkeypatch):
 
 def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, tiny, network_with):
     family = network_with("train_nan_on_defaults")
-    result = run_cli(family, "--data", Tiny.NETWORK_DATA, "--trials", 3, "--max-epochs", 1, "--seed", 2,
-                     *tiny.folders, "--no-tracking")
+    result = run_cli(family, *tiny.argv(family), "--trials", 3, "--seed", 2, "--no-tracking")
     assert result.code == 0, result.err
     board = read_board(tiny.results)
     assert (board["status"] == "failed").sum() == 1 and (board["status"] == "finished").sum() == 2
@@ -157,8 +155,8 @@ def test_a_nan_loss_fails_its_trial_and_the_others_finish(ray_local, tiny, netwo
 
 def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, tiny, network_with):
     family = network_with("train_crash_once")
-    result = run_cli(family, "--data", Tiny.NETWORK_DATA, "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
-                     *tiny.folders, "--no-tracking")
+    result = run_cli(family, *tiny.argv(family), "--trials", 1, "--max-epochs", 3, "--scheduler", "none",
+                     "--no-tracking")
     assert result.code == 0, result.err
     assert list(tiny.results.glob("*/*/crashed-once"))
     reports = pd.read_json(next(tiny.results.glob("*/*/result.json")), lines=True)
