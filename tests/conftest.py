@@ -343,7 +343,22 @@ def exported_pair(tmp_path_factory, ray_local) -> Path:
     """An svm search (4 trials) and an rf search (1) on the demo set, each exporting its
     model: what the predict, ensemble and report tests read. (Tests may add files beside
     the models; none changes them for good.)"""
-    root = tmp_path_factory.mktemp("exported")
+    if not _XDIST_RUN:
+        return _export_pair(tmp_path_factory.mktemp("exported"))
+    # Made once for the run, not once per pytest-xdist worker (its modules are spread over
+    # both): the first worker to need it makes it, the other waits and reads the same
+    # folder (pytest-xdist's documented pattern for a session fixture).
+    from filelock import FileLock
+
+    root = tmp_path_factory.getbasetemp().parent / "exported"
+    with FileLock(f"{root}.lock"):
+        if not (root / "done").exists():
+            _export_pair(root)
+            (root / "done").touch()
+    return root
+
+
+def _export_pair(root: Path) -> Path:
     for family, extra in (("svm", ("--trials", 4)), ("rf", ("--trials", 1, "--scheduler", "none"))):
         result = run_cli(family, "--data", TINY_DEMO, *extra, "--name", f"pair-{family}", "--no-tracking",
                          "--results-dir", root / "results", "--models-dir", root / "models")

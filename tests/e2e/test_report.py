@@ -76,7 +76,7 @@ def laid_out_width(page: Path, tmp_path: Path) -> int:
     return int(re.search(r'data-width="(\d+)"', dom.stdout).group(1))
 
 
-def test_a_network_search_report_draws_each_trials_learning_curves(tiny, tmp_path):
+def test_a_network_search_report_draws_each_trials_learning_curves(ray_local, tiny, tmp_path):
     result = tiny.search("cnn", "--trials", 2, "--max-epochs", 3, "--scheduler", "none", "--no-tracking", "--name", "curves")
     assert result.code == 0, result.err
     result = run_cli("report", "--name", "curves", *tiny.folders)
