@@ -274,8 +274,8 @@ class Tracker:
             self.client.log_dict(run_id, exported["metrics"], "best/metrics_per_split.json")
             self.client.log_dict(run_id, best_row["_config"], "best/config.json")
             if "test" in exported["metrics"]:
-                self.client.log_figure(run_id, confusion_figure(exported["metrics"]["test"]["confusion_matrix"]),
-                                       "best/confusion_matrix_test.png")
+                self._log_figure(run_id, confusion_figure(exported["metrics"]["test"]["confusion_matrix"]),
+                                 "best/confusion_matrix_test.png")
             found = None if best_row["trial_id"] in self.trial_runs else self._find("trial", best_row["trial_id"])
             trial_run_id = self.trial_runs.get(best_row["trial_id"]) or (found.info.run_id if found else None)
             if trial_run_id and "test" in exported["metrics"]:
@@ -285,7 +285,18 @@ class Tracker:
             if model is not None:
                 self._log_model(run_id, model, exported, splits, model_format)
         for name, figure in optuna_figures(space_module, study_rows):
-            self.client.log_figure(run_id, figure, f"optuna/{name}.png")
+            self._log_figure(run_id, figure, f"optuna/{name}.png")
+
+    def _log_figure(self, run_id: str, figure, path: str) -> None:
+        """Log a Matplotlib figure, then close it: pyplot keeps every figure it made until
+        closed, and one process may run many searches (``auto``, the tests: Matplotlib
+        warned of more than 20 open)."""
+        import matplotlib.pyplot as plt
+
+        try:
+            self.client.log_figure(run_id, figure, path)
+        finally:
+            plt.close(figure)
 
     def _log_model(self, run_id: str, model, exported: dict, splits, model_format) -> None:
         """In the family's MLflow flavour (``models.ModelFormat.log``), registered as

@@ -148,11 +148,16 @@ def test_a_search_lands_in_the_tracking_server(ray_local, server, tiny, flaky_fa
 
 
 def test_embedded_store_by_default_and_the_leaderboard_from_it(ray_local, tiny):
+    import matplotlib.pyplot as plt
+
     for family in ("svm", "rf"):
+        open_figures = set(plt.get_fignums())
         result = run_cli(family, "--data", TINY_DEMO, "--trials", 3, "--name", f"embedded-{family}",
                          *tiny.folders)
         assert result.code == 0, result.err
         assert f"mlflow ui --backend-store-uri sqlite:///{tiny.results.resolve()}/mlflow.db" in result.out
+        # its figures (the confusion matrix, Optuna's) logged, then closed: none left open
+        assert set(plt.get_fignums()) <= open_figures
     assert (tiny.results / "mlflow.db").exists()
     c = client(f"sqlite:///{tiny.results / 'mlflow.db'}")
     assert len(runs_of(c, "embedded-svm")) == 4 and len(runs_of(c, "embedded-rf")) == 4
