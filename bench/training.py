@@ -149,6 +149,8 @@ def run(ctx: Context) -> dict:
     limit, epochs = (200, 2) if ctx.quick else (12000, 3) if gpu else (6000, 3)
     threads, precision = 4 if gpu else 2, "auto"  # both sides; a GPU input pipeline wants more than 2 threads
     configs = {**CONFIGS, "resnet50": {**CONFIGS["resnet50"], "input_size": 224}} if gpu else CONFIGS
+    if ctx.quick:  # the smoke run checks the figures are made, not the network's speed: a small cnn
+        configs = {**configs, "cnn": {**configs["cnn"], "depth": 2, "width": 16}}
     figures, details = [], {}
     for family in networks(ctx):
         # the same bare fit under JAX, where both are installed (not in the quick smoke run: a
