@@ -265,17 +265,8 @@ class Tiny:
         f = registry.get(family)
         if not f.is_network:
             return ["--data", self.CLASSICAL_DATA, *self.folders]
-        return ["--data", self.NETWORK_DATA, "--max-epochs", 1, *self.network_fixes(family), *self.folders]
-
-    @classmethod
-    def network_fixes(cls, family: str) -> tuple:
-        """The tiny settings a network family's space is held at (``--fix`` and weights)."""
-        from search import registry
-
-        f = registry.get(family)
-        if f.pretrained:
-            return cls.PRETRAINED
-        return cls.SMALL_CNN if {"width", "depth"} <= set(f.space().DEFAULTS) else ()
+        held = self.PRETRAINED if f.pretrained else self.SMALL_CNN if {"width", "depth"} <= set(f.space().DEFAULTS) else ()
+        return ["--data", self.NETWORK_DATA, "--max-epochs", 1, *held, *self.folders]
 
     def search(self, family: str, *extra) -> CliResult:
         """``python -m search FAMILY`` with the tiny settings, then ``extra``."""
