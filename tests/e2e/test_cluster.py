@@ -201,9 +201,10 @@ def test_a_dead_worker_node_loses_no_trial(cluster, tmp_path):
     # whole node and reports only once, at the end, so one worker may run no rung at all
     raylets = {node: pid for pid, node in (cluster.raylet(marker) for marker in ("fer_w1", "fer_w2"))}
     node = None
-    # forests of a fixed, middling cost: each rung a fit of seconds, so a trial is caught between rungs
+    # forests of a fixed, small cost: each rung a fit of a second or more, so a trial is caught
+    # between rungs with its later rungs (about 6 s) still to run; 300 trees took 47 s longer
     proc = search(cluster, tmp_path, "rf", "--data", "demo:2000", "--trials", "4", "--name", "node-loss",
-                  "--fix", "n_estimators=300", "--fix", "max_features=0.1", "--fix", "mirror=False",
+                  "--fix", "n_estimators=100", "--fix", "max_features=0.1", "--fix", "mirror=False",
                   "--storage", str(storage), "--scheduler", "none", wait=False)
     killed = False
     deadline = time.time() + 300
