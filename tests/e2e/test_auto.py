@@ -96,6 +96,11 @@ def test_auto_stopped_by_a_signal_concludes_and_resumes_where_it_stopped(tmp_pat
     epochs = [json.loads(line)["epoch"] for f in cnn_epochs.glob("*/result.json") for line in f.read_text().splitlines()]
     assert len(epochs) > len(epochs_before) and epochs == sorted(set(epochs))  # the cnn went on, no epoch again
     assert (models / "auto_best.json").exists()
+    # what the stopped run exported stays a candidate (the svm, probed first, whose slices the
+    # resumed run may never come back to), so the final is no worse on val
+    candidates = {c["family"] for c in record["final"]["choice"]["candidates"]}
+    assert {c["family"] for c in stopped["final"]["choice"]["candidates"]} <= candidates, resumed.out
+    assert record["final"]["metrics"]["val"]["accuracy"] >= stopped["final"]["metrics"]["val"]["accuracy"]
     c = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     autos = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.family` = 'auto'")
     assert len(autos) == 1 and autos[0].info.status == "FINISHED"

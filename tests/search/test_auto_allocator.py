@@ -262,3 +262,28 @@ def test_a_family_whose_probe_is_over_a_third_of_the_budget_is_left_out_unless_n
     got = driver.affordable(families, budget, time.time(), 25838, 2871 + 3589, cpus=2, gpus=0, say=said.append, named=named)
     assert [f.name for f in got] == kept
     assert any("cnn left out: its first epoch" in line and "over a third" in line for line in said) == (len(kept) == 2)
+
+
+def test_a_resumed_run_keeps_what_a_family_exported_before_and_only_its_own(tmp_path):
+    """A family whose slices a resumed run never came back to still has its earlier export
+    in the final choice, if this run's search of it wrote that export."""
+    from types import SimpleNamespace
+
+    from search import registry
+    from search.engine.auto import driver
+    from search.engine.auto.lanes import Lane
+    from search.stores import models
+
+    svm = registry.get("svm")
+    fmt = models.FORMATS[svm.model_format]
+    path = tmp_path / f"svm_best{fmt.suffix}"
+    lane = Lane(svm, SimpleNamespace(name="r-svm"), search=SimpleNamespace(args=SimpleNamespace(models_dir=str(tmp_path)),
+                                                                           model_format=fmt))
+    said = []
+    assert driver.earlier_export(lane, said.append) is None  # nothing exported
+    models.write_card(path, {"search": "another-svm"})
+    assert driver.earlier_export(lane, said.append) is None  # another search's model
+    models.write_card(path, {"search": "r-svm"})
+    assert driver.earlier_export(lane, said.append) == (path, {"search": "r-svm"})
+    models.card_path(path).write_text("{half a card")
+    assert driver.earlier_export(lane, said.append) is None and "svm's earlier export left out" in said[-1]

@@ -19,7 +19,7 @@ import numpy as np
 from trainables.errors import FerSearchError
 
 from ... import registry, stopping
-from ...stores import autos, tracking
+from ...stores import autos, models, tracking
 from ...stores.files import check_writable
 from ...text import fmt_duration
 from .. import datasets, export, phases, priors
@@ -72,7 +72,8 @@ class Auto:
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
                                       "reports": lane.curve.reports, "recent": lane.curve.recent,
                                       "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
-                                      "improvements": lane.curve.improvements, "trials": len(lane.trials)}
+                                      "improvements": lane.curve.improvements, "trials": len(lane.trials),
+                                      "trial_ids": sorted(lane.trials)}
                                for name, lane in self.lanes.items()}
         autos.write(self.folder, self.state)
 
@@ -218,6 +219,7 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
         lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
         lane.why = saved.get("why", "")
         lane.paused = saved.get("state") not in (DONE, DROPPED, FAILED)
+        lane.trials = set(saved.get("trial_ids", []))
 
 
 def choose_families(args, gpus: float, say) -> list:
@@ -348,14 +350,18 @@ def conclude(auto: Auto) -> int:
     if outcomes:
         first = next(iter(outcomes))
         phases.write_leaderboard(auto.lanes[first].search, [r for o in outcomes.values() for r in o.rows])
-    exported = [(name, Path(o.card["model_file"])) for name, o in outcomes.items() if o.card is not None]
+    found = {name: (Path(o.card["model_file"]), o.card) for name, o in outcomes.items() if o.card is not None}
+    # a family whose slices never came back in a resumed run: what it exported before stands
+    found.update({name: export for name, lane in auto.lanes.items() if name not in outcomes
+                  and (export := earlier_export(lane, say)) is not None})
+    exported = [(name, path) for name, (path, _) in found.items()]
     # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
     manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
                             lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * final.TTA_MARGIN,
                             say) if exported else None
     path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
     auto.state["final"] = manifest and {**manifest, "file": str(path)}
-    summarize(auto, outcomes, manifest, path)
+    summarize(auto, {name: card for name, (_, card) in found.items()}, manifest, path)
     if auto.tracker:
         auto.tracker.finish_auto(manifest, auto.state, path, status="KILLED" if interrupted else "FINISHED")
     if interrupted:
@@ -364,11 +370,29 @@ def conclude(auto: Auto) -> int:
     return 0 if manifest else 1
 
 
-def summarize(auto: Auto, outcomes: dict, manifest: dict | None, path: Path | None) -> None:
+def earlier_export(lane, say) -> tuple[Path, dict] | None:
+    """(model file, card) of the model this run's search of ``lane``'s family exported in an
+    earlier session of the run, if it is still the family's export. A resumed run whose
+    slices never came back to a family concludes no search of it; without this, the final
+    choice lost that family's model (measured: a resumed run ended with its cnn alone at
+    val 0.17, where the run it resumed had exported an svm at 0.65)."""
+    search = lane.search
+    if search is None:
+        return None
+    path = Path(search.args.models_dir) / f"{lane.name}_best{search.model_format.suffix}"
+    try:
+        card = models.read_card(path)
+    except FerSearchError as e:  # the final choice goes on without it
+        say(f"warning: {lane.name}'s earlier export left out: {e}")
+        return None
+    return (path, card) if card is not None and card.get("search") == lane.args.name else None
+
+
+def summarize(auto: Auto, cards: dict, manifest: dict | None, path: Path | None) -> None:
     say = auto.say
     rows = [("family", "state", "time", "trials", "best val", "test")]
     for name, lane in auto.lanes.items():
-        card = outcomes.get(name).card if name in outcomes else None
+        card = cards.get(name)
         val = card["metrics"]["val"]["accuracy"] if card else lane.curve.best
         test = card["metrics"].get("test", {}).get("accuracy") if card else None
         rows.append((name, lane.shown_state, fmt_duration(lane.curve.spent), str(len(lane.trials)),
