@@ -256,8 +256,8 @@ class KerasClassifier:
     # Up to one batch, the model is called directly, as Keras's ``Model.predict`` docstring
     # advises for inputs that fit in a batch: ``predict`` first traces its whole graph, which
     # for ResNet101 took 10.4 s here before scoring 30 faces, against 2.1 s for the call
-    # (same probabilities, bit for bit). For more, the traced graph is the faster (0.7 s a
-    # batch of 30 once traced, against 1.9 s), so a split's scoring and a few photos differ.
+    # (same probabilities, bit for bit). Once traced, the graph is the faster (0.7 s for 30
+    # faces against 1.9 s), so more than a batch (a split of the real data) goes through it.
     BATCH = 256
 
     def predict_proba(self, images) -> np.ndarray:

@@ -352,8 +352,8 @@ def conclude(auto: Auto) -> int:
         phases.write_leaderboard(auto.lanes[first].search, [r for o in outcomes.values() for r in o.rows])
     found = {name: (Path(o.card["model_file"]), o.card) for name, o in outcomes.items() if o.card is not None}
     # a family whose slices never came back in a resumed run: what it exported before stands
-    found.update({name: export for name, lane in auto.lanes.items() if name not in outcomes
-                  and (export := earlier_export(lane, say)) is not None})
+    found.update({name: earlier for name, lane in auto.lanes.items() if name not in outcomes
+                  and (earlier := earlier_export(lane, say)) is not None})
     exported = [(name, path) for name, (path, _) in found.items()]
     # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
     manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
