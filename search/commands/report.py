@@ -123,7 +123,7 @@ def model_sections(meta: dict, family, args) -> list[tuple[str, str]]:
     from ..stores import models, report
 
     name, tags, sections = meta["search"], meta.get("tags", {}), []
-    model_file = Path(args.models_dir) / f"{family.name}_best{models.FORMATS[family.model_format].suffix}"
+    model_file = models.export_path(args.models_dir, family)
     card = models.read_card(model_file) if model_file.exists() else None
     splits = None
     try:

@@ -73,7 +73,7 @@ def export_best(search, best: dict) -> tuple[dict, object]:
     x = {split: splits.x(split) for split in named}
     predicted = {split: apply(scorer.predict, x[split]) for split in named}
     scores = {split: metrics.report(splits.y(split), predicted[split]) for split in named}
-    path = Path(search.args.models_dir) / f"{search.family.name}_best{search.model_format.suffix}"
+    path = models.export_path(search.args.models_dir, search.family)
     card = model_card(search, best, scores, path, fit_seconds)
     try:
         calibration = probabilities.calibrate(scorer, x.get("val", splits.x("val")), splits.y("val"), predicted.get("val"),

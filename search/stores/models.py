@@ -278,6 +278,11 @@ def as_float32(model, config: dict, file: Path):
 FORMATS: dict[str, ModelFormat] = {"skops": SkopsFormat(), "keras": KerasFormat()}
 
 
+def export_path(models_dir, family) -> Path:
+    """Where a family's best model is exported: ``models/<family>_best<suffix>``."""
+    return Path(models_dir) / f"{family.name}_best{FORMATS[family.model_format].suffix}"
+
+
 def sha256_of(path: Path) -> str:
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()

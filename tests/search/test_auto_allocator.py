@@ -275,10 +275,8 @@ def test_a_resumed_run_keeps_what_a_family_exported_before_and_only_its_own(tmp_
     from search.stores import models
 
     svm = registry.get("svm")
-    fmt = models.FORMATS[svm.model_format]
-    path = tmp_path / f"svm_best{fmt.suffix}"
-    lane = Lane(svm, SimpleNamespace(name="r-svm"), search=SimpleNamespace(args=SimpleNamespace(models_dir=str(tmp_path)),
-                                                                           model_format=fmt))
+    path = tmp_path / "svm_best.skops"
+    lane = Lane(svm, SimpleNamespace(name="r-svm"), search=SimpleNamespace(args=SimpleNamespace(models_dir=str(tmp_path))))
     said = []
     assert driver.earlier_export(lane, said.append) is None  # nothing exported
     models.write_card(path, {"search": "another-svm"})

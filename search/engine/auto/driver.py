@@ -379,7 +379,7 @@ def earlier_export(lane, say) -> tuple[Path, dict] | None:
     search = lane.search
     if search is None:
         return None
-    path = Path(search.args.models_dir) / f"{lane.name}_best{search.model_format.suffix}"
+    path = models.export_path(search.args.models_dir, lane.family)
     try:
         card = models.read_card(path)
     except FerSearchError as e:  # the final choice goes on without it
