@@ -20,7 +20,7 @@ import numpy as np
 from . import backend
 from .data import Splits
 from .labels import NUM_CLASSES
-from .units import LiveDeadline, cosine_horizon, fits
+from .units import LiveDeadline, cosine_horizon, fits, typical_epoch_seconds, with_epoch_seconds
 
 CHECKPOINT_MODEL = "model.keras"
 EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last epoch's seconds
@@ -124,7 +124,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
         if epoch > first and phase_of(config, epoch) != phase_of(config, epoch - 1):
             compile_for_phase(model, config, epoch)  # the backbone joins: a fresh optimiser
         # with a deadline, cosine reaches its floor on the last epoch the budget allows
-        horizon = cosine_horizon(epoch, max_epochs, deadline(), state.get("unit_seconds"))
+        horizon = cosine_horizon(epoch, max_epochs, deadline(), typical_epoch_seconds(state))
         learning_rate = learning_rate_at(config, epoch, horizon)
         model.optimizer.learning_rate.assign(learning_rate)
         started = time.perf_counter()
@@ -148,7 +148,7 @@ def train(config: dict, data: Splits, settings: dict) -> None:
             model.save(Path(folder) / CHECKPOINT_MODEL)
             model_mb = (Path(folder) / CHECKPOINT_MODEL).stat().st_size / 2**20
             # an epoch is the unit of work: its fit, its val and its checkpoint
-            state.update(epoch=epoch + 1, unit_seconds=time.perf_counter() - started)
+            state = {**with_epoch_seconds(state, time.perf_counter() - started), "epoch": epoch + 1}
             (Path(folder) / EPOCH_FILE).write_text(json.dumps(state))
             tune.report(
                 {
