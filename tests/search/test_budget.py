@@ -32,6 +32,22 @@ def test_the_cosine_ends_on_the_last_epoch_the_deadline_allows():
     assert units.cosine_horizon(5, 30, now + 50, 100.0, now) == 6  # at least the epoch in hand
 
 
+def test_the_cosine_horizon_holds_steady_when_epochs_alternate_in_length():
+    now, deadline, state = 0.0, 3600.0, {"epoch": 0}
+    assert units.typical_epoch_seconds(state) is None
+    horizons = []
+    for epoch, seconds in enumerate([122, 145] * 6):  # as the real run's epochs alternated
+        state = units.with_epoch_seconds(state, seconds)
+        now += seconds
+        horizons.append(units.cosine_horizon(epoch + 1, 100, deadline, units.typical_epoch_seconds(state), now))
+    assert len(state["recent_unit_seconds"]) == units.RECENT_EPOCHS
+    # read from the last epoch alone it flips by 3-4 epochs each time; from the recent mean, by at most one
+    assert all(abs(b - a) <= 1 for a, b in zip(horizons[units.RECENT_EPOCHS:], horizons[units.RECENT_EPOCHS + 1:])), horizons
+    flipping = [units.cosine_horizon(6, 100, deadline, s, 6 * 133.5) for s in (122, 145)]
+    assert flipping[0] - flipping[1] >= 3
+    assert units.typical_epoch_seconds({"epoch": 3, "unit_seconds": 80.0}) == 80.0  # a checkpoint from before
+
+
 class Inner:
     """A scheduler that lets every trial continue (as ASHA does for the best)."""
 
@@ -58,8 +74,8 @@ def test_a_unit_that_would_end_past_the_deadline_less_the_reserve_does_not_start
     report = {"training_iteration": 2, "next_unit_seconds": 50.0, "predict_seconds": 1.0, "trial_id": "t1", "val_accuracy": 0.5}
     assert g.on_trial_result(None, Trial(), report) == "CONTINUE"  # 55 s of work, 100 s left, a 10 + 8 s reserve
     assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 80.0}) == "STOP"
-    # a bigger model to export at the end leaves less room
-    assert g.on_trial_result(None, Trial(), {**report, "model_mb": 200.0}) == "STOP"
+    # a bigger model to export at the end leaves less room (a GB: 45 s of its bytes)
+    assert g.on_trial_result(None, Trial(), {**report, "model_mb": 1000.0}) == "STOP"
     assert budget.exports["svm"] > 40
     assert g.on_trial_result(None, Trial(), {**report, "next_unit_seconds": 0.0}) == "CONTINUE"  # its last: it ends
 
