@@ -23,7 +23,7 @@ from .labels import NUM_CLASSES
 from .units import LiveDeadline, cosine_horizon, fits, typical_epoch_seconds, with_epoch_seconds
 
 CHECKPOINT_MODEL = "model.keras"
-EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last epoch's seconds
+EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last few epochs' seconds
 
 
 def optimizer(config: dict, learning_rate: float):

@@ -84,7 +84,8 @@ RECENT_EPOCHS = 4
 
 def with_epoch_seconds(state: dict, seconds: float) -> dict:
     """A network trial's state after an epoch (its unit) of ``seconds``."""
-    return {**state, "unit_seconds": seconds, "recent_unit_seconds": [*state.get("recent_unit_seconds", []), seconds][-RECENT_EPOCHS:]}
+    recent = [*state.get("recent_unit_seconds", []), seconds][-RECENT_EPOCHS:]
+    return {**state, "unit_seconds": seconds, "recent_unit_seconds": recent}
 
 
 def typical_epoch_seconds(state: dict) -> float | None:
