@@ -163,8 +163,15 @@ def learned_fixed_seconds(results_dir: Path) -> float:
 
 def record_fixed_seconds(results_dir: Path, seconds: float) -> None:
     """What a search's end took beyond its export's scoring (MLflow, the leaderboard, the
-    summary, Ray's shutdown). A results folder that cannot be written to loses only this."""
-    seen = [*_read_end_costs(results_dir), round(max(seconds, 0.0), 2)][-KEPT_MEASUREMENTS:]
+    summary, Ray's shutdown). A results folder that cannot be written to loses only this.
+
+    ``seconds`` is the end's whole time less what was foreseen for its exports and
+    ensemble; where that foresight was larger than the whole end, the rest is not a cost
+    of zero but unknown: kept as zero, the next budget in this folder would reserve
+    nothing for Ray's shutdown and MLflow's last writes. Such an end is not recorded."""
+    if seconds <= 0:
+        return
+    seen = [*_read_end_costs(results_dir), round(seconds, 2)][-KEPT_MEASUREMENTS:]
     try:
         (Path(results_dir) / END_COSTS_FILE).write_text(json.dumps({"fixed_seconds": seen}) + "\n")
     except OSError:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from search.engine.budget import Budget
+from search.engine.budget import FIXED_END_SECONDS, Budget, learned_fixed_seconds, record_fixed_seconds
 from trainables import units
 
 
@@ -173,3 +173,16 @@ def test_a_trial_reads_the_deadline_as_the_reserve_moves_not_as_it_started(tmp_p
     budget.published.write_text("half a wri")  # never the case (written whole), but a reader survives it
     assert units.current_deadline(settings) == started_with
     assert units.current_deadline({"deadline": None}) is None
+
+
+def test_the_ends_fixed_costs_are_learned_only_from_an_end_that_measured_them(tmp_path):
+    assert learned_fixed_seconds(tmp_path) == FIXED_END_SECONDS  # a new results folder
+    record_fixed_seconds(tmp_path, -40.0)  # the exports took less than foreseen: the fixed part is unknown
+    record_fixed_seconds(tmp_path, 0.0)
+    assert learned_fixed_seconds(tmp_path) == FIXED_END_SECONDS
+    record_fixed_seconds(tmp_path, 4.0)
+    record_fixed_seconds(tmp_path, -3.0)
+    assert learned_fixed_seconds(tmp_path) == pytest.approx(1.25 * 4.0)
+    for seconds in (9.0, 1, 1, 1, 1, 1):  # the largest of the last five, with a quarter more
+        record_fixed_seconds(tmp_path, seconds)
+    assert learned_fixed_seconds(tmp_path) == pytest.approx(1.25 * 1.0)
