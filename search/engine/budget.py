@@ -58,6 +58,15 @@ class Budget:
     def of(cls, started: float, seconds: float | None, faces: dict, fixed_seconds: float = FIXED_END_SECONDS) -> Budget:
         return cls(None if seconds is None else started + seconds, faces, fixed_seconds)
 
+    # Ray Tune pickles the searcher and the scheduler that hold this budget into the
+    # Tuner's tuner.pkl, written on every start and restore of a search and copied with its
+    # experiment folder on every sync. auto's extra reserve is a method of its driver, whose
+    # lanes hold every face of the data: 300 MB a family on FER2013, and a quarter of a core
+    # spent copying it. It is the process's own; a restored search is given the new
+    # process's budget (tuner.restore_tuner).
+    def __getstate__(self):
+        return {**self.__dict__, "extra_reserve": None}
+
     # -- what the trials report
     def observe(self, family: str, result: dict) -> None:
         """A trial's report: its first unit's seconds (Ray's time_this_iter_s of its first

@@ -186,3 +186,24 @@ def test_the_ends_fixed_costs_are_learned_only_from_an_end_that_measured_them(tm
     for seconds in (9.0, 1, 1, 1, 1, 1):  # the largest of the last five, with a quarter more
         record_fixed_seconds(tmp_path, seconds)
     assert learned_fixed_seconds(tmp_path) == pytest.approx(1.25 * 1.0)
+
+
+class _Driver:  # as auto's driver: a reserve of its own, and every face of the data
+    def __init__(self):
+        self.faces = bytes(5_000_000)
+
+    def final_reserve(self, budget):
+        return 60.0
+
+
+def test_a_pickled_budget_leaves_its_drivers_extra_reserve_behind():
+    import pickle
+
+    budget = Budget(deadline=time.time() + 600, faces={"val": 50, "test": 50}, fixed_seconds=5.0)
+    budget.extra_reserve = _Driver().final_reserve
+    assert budget.reserve() == pytest.approx(65.0)
+    pickled = pickle.dumps(budget)
+    assert len(pickled) < 10_000  # Ray Tune writes it into tuner.pkl on every start and sync
+    restored = pickle.loads(pickled)
+    assert restored.extra_reserve is None and restored.deadline == budget.deadline
+    assert budget.reserve() == pytest.approx(65.0)  # the live budget keeps its own
