@@ -61,7 +61,7 @@ class Budget:
     # Ray Tune pickles the searcher and the scheduler that hold this budget into the
     # Tuner's tuner.pkl, written on every start and restore of a search and copied with its
     # experiment folder on every sync. auto's extra reserve is a method of its driver, whose
-    # lanes hold every face of the data: 300 MB a family on FER2013, and a quarter of a core
+    # lanes hold every face of the data: 300 MB a family on FER2013, and up to a third of a core
     # spent copying it. It is the process's own; a restored search is given the new
     # process's budget (tuner.restore_tuner).
     def __getstate__(self):
