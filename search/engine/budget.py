@@ -45,6 +45,7 @@ class Budget:
     # (family, trial): what its latest report measured of its model (the seconds it took to
     # predict val, its size in MB), whose export the end may have to make
     first_units: dict = field(default_factory=dict)
+    latest_epochs: dict = field(default_factory=dict)  # network family -> the seconds of its latest epoch
     models: dict = field(default_factory=dict)
     last_result: float | None = None  # when the last report came (the end is measured from there)
     extra_reserve: object = None  # a function of this budget: more to reserve (auto: the ensemble and its TTA)
@@ -74,6 +75,8 @@ class Budget:
         self.last_result = time.time()
         if result.get("training_iteration") == 1 and result.get("time_this_iter_s") is not None:
             self.first_units.setdefault(family, []).append(float(result["time_this_iter_s"]))
+        if result.get("epoch") is not None and result.get("unit_seconds") is not None:  # a network's epoch
+            self.latest_epochs[family] = float(result["unit_seconds"])
         trial_id, val = result.get("trial_id"), result.get("val_accuracy")
         if val is not None and val > self.best.get(family, (float("-inf"), None))[0]:
             self.best[family] = (float(val), trial_id)
@@ -136,9 +139,17 @@ class Budget:
 
     def first_unit(self, family: str) -> float:
         """What a new trial's first unit should take: the median of this run's so far (0
-        before any: the first trial of a family is how its cost is learned)."""
+        before any: the first trial of a family is how its cost is learned), and for a
+        network no less than its family's latest epoch.
+
+        A network's first epoch fits all of train, as every later epoch does, and traces
+        its graph besides; the first epochs measured may be an hour old, from a machine
+        that was faster then. In a 2-hour auto run on the real data the probe's first cnn
+        epoch took 7 min 11 s and the trial's later ones up to 9 min 31 s: a new trial
+        priced by the probe started 15 minutes before the end, its first epoch (which
+        always runs) took 13 min 30 s, and ate the end's reserve."""
         seen = self.first_units.get(family)
-        return statistics.median(seen) if seen else 0.0
+        return max(statistics.median(seen) if seen else 0.0, self.latest_epochs.get(family, 0.0))
 
     def left(self, now: float | None = None) -> float | None:
         return None if self.deadline is None else self.deadline - (time.time() if now is None else now)

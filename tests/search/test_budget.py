@@ -120,6 +120,24 @@ def test_a_budget_learns_the_first_unit_of_a_family_and_the_end_it_must_keep():
     assert budget.scoring_seconds("cnn") == pytest.approx(2.0)
 
 
+def test_a_new_networks_first_epoch_costs_no_less_than_its_familys_latest_epoch():
+    # the 2-hour auto run on the real data: the probe's first cnn epoch 409 s, the trial's
+    # later epochs 537, 571, ... 463 s as the machine slowed; a new trial priced by the probe
+    # started with 8 minutes left and its first epoch took 13 min 30 s
+    budget = Budget(deadline=time.time() + 500 + FIXED_END_SECONDS, faces={"val": 50, "test": 50})
+    budget.observe("cnn", {"training_iteration": 1, "time_this_iter_s": 409.0, "epoch": 1, "unit_seconds": 399.0})
+    assert budget.first_unit("cnn") == 409.0  # the first epoch's start-up counts
+    for iteration, seconds in ((2, 537.0), (3, 571.0), (8, 463.0)):
+        budget.observe("cnn", {"training_iteration": iteration, "time_this_iter_s": seconds, "epoch": iteration,
+                               "unit_seconds": seconds})
+    assert budget.first_unit("cnn") == 463.0  # the latest epoch: the machine's pace now
+    assert budget.fits(409.0) and not budget.fits(budget.first_unit("cnn"))
+    # a classical trial's later units fit more of train than its first: they say nothing of a new first
+    budget.observe("svm", {"training_iteration": 1, "time_this_iter_s": 4.0, "unit_seconds": 3.5})
+    budget.observe("svm", {"training_iteration": 4, "time_this_iter_s": 80.0, "unit_seconds": 80.0})
+    assert budget.first_unit("svm") == 4.0
+
+
 def test_only_a_model_that_can_still_be_exported_holds_part_of_the_reserve():
     budget = Budget(deadline=time.time() + 600, faces={"val": 100, "test": 100})
     for trial, val, predict in (("a", 0.5, 10.0), ("b", 0.4, 30.0), ("c", 0.3, 20.0)):
