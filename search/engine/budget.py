@@ -169,7 +169,8 @@ def end_predict_seconds(result: dict) -> float:
 # Where a run's budget publishes its unit deadline, in its results folder.
 DEADLINE_FILE = ".deadline.json"
 
-# The end's fixed costs as measured by the last searches in a results folder.
+# What the end costs as measured by the last searches in a results folder: its fixed
+# costs, and (auto) the final choice's passes per family (``auto/final.py``).
 END_COSTS_FILE = ".end-seconds.json"
 KEPT_MEASUREMENTS = 5
 
@@ -177,7 +178,7 @@ KEPT_MEASUREMENTS = 5
 def learned_fixed_seconds(results_dir: Path) -> float:
     """The end's fixed costs for a new budget: the largest of the last few measured in
     this results folder, with a quarter more, else FIXED_END_SECONDS."""
-    seen = _read_end_costs(results_dir)
+    seen = learned(results_dir, "fixed_seconds")
     return 1.25 * max(seen) if seen else FIXED_END_SECONDS
 
 
@@ -189,17 +190,39 @@ def record_fixed_seconds(results_dir: Path, seconds: float) -> None:
     ensemble; where that foresight was larger than the whole end, the rest is not a cost
     of zero but unknown: kept as zero, the next budget in this folder would reserve
     nothing for Ray's shutdown and MLflow's last writes. Such an end is not recorded."""
-    if seconds <= 0:
-        return
-    seen = [*_read_end_costs(results_dir), round(seconds, 2)][-KEPT_MEASUREMENTS:]
+    if seconds > 0:
+        record(results_dir, "fixed_seconds", round(seconds, 2))
+
+
+def learned(results_dir: Path, key: str, family: str | None = None) -> list[float]:
+    """The last few measurements of ``key`` (per ``family`` where given) in this results
+    folder's end costs, oldest first; none where nothing readable was recorded."""
+    seen = _read_end_costs(results_dir).get(key, [])
+    if family is not None:
+        seen = seen.get(family, []) if isinstance(seen, dict) else []
     try:
-        (Path(results_dir) / END_COSTS_FILE).write_text(json.dumps({"fixed_seconds": seen}) + "\n")
+        return [float(v) for v in seen]
+    except (TypeError, ValueError):
+        return []
+
+
+def record(results_dir: Path, key: str, value: float, family: str | None = None) -> None:
+    """One more measurement of ``key`` (per ``family`` where given), the last few kept."""
+    costs = _read_end_costs(results_dir)
+    kept = [*learned(results_dir, key, family), value][-KEPT_MEASUREMENTS:]
+    if family is None:
+        costs[key] = kept
+    else:
+        costs[key] = {**(costs.get(key) if isinstance(costs.get(key), dict) else {}), family: kept}
+    try:
+        (Path(results_dir) / END_COSTS_FILE).write_text(json.dumps(costs) + "\n")
     except OSError:
         pass
 
 
-def _read_end_costs(results_dir: Path) -> list[float]:
+def _read_end_costs(results_dir: Path) -> dict:
     try:
-        return [float(v) for v in json.loads((Path(results_dir) / END_COSTS_FILE).read_text())["fixed_seconds"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        return []
+        costs = json.loads((Path(results_dir) / END_COSTS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return costs if isinstance(costs, dict) else {}

@@ -98,3 +98,46 @@ def test_an_ensemble_needs_two_models(two_models, tmp_path):
     assert result.code == 2 and "two or more exported models" in result.err
     result = run_cli("evaluate", two_models / "svm_best.json")
     assert result.code == 2 and "not a model" in result.err
+
+
+def test_auto_final_choice_prices_tta_by_what_this_results_folder_measured(two_models, tmp_path):
+    """auto's final choice times each member's load and plain pass, asks whether TTA's
+    views fit at the ratio learned in the results folder, and records what it measured for
+    the next run's reserve (in the 2-hour run on the real data the views were priced at 5
+    plain passes, took about 6.3, and no longer fitted twice in a row)."""
+    from search.engine import datasets
+    from search.engine.auto import final
+    from tests.conftest import TINY_DEMO
+    from trainables.data import DEFAULT_VAL_FRACTION
+
+    _, splits = datasets.load(TINY_DEMO, DEFAULT_VAL_FRACTION, None, None, need=("train", "val", "test"), say=lambda _: None)
+    exported = [("svm", two_models / "svm_best.skops"), ("rf", two_models / "rf_best.skops")]
+    asked = []
+    costs = final.FinalCosts({}, {"svm": 40.0, "rf": 60.0})
+
+    def nothing_fits(seconds):
+        asked.append(seconds)
+        return False
+    said = []
+    manifest = final.choose(exported, splits, 0, True, nothing_fits, said.append, costs)
+    seconds = manifest["choice"]["seconds"]
+    assert set(seconds) == {"load", "plain"} and set(seconds["plain"]) == {"svm", "rf"}
+    passed = {f: seconds["load"][f] + seconds["plain"][f] for f in ("svm", "rf")}
+    assert asked == [pytest.approx(40.0 * passed["svm"] + 60.0 * passed["rf"], rel=0.01, abs=0.01)]
+    assert manifest["tta"] is False and any("without TTA" in s for s in said)
+
+    manifest = final.choose(exported, splits, 0, True, lambda seconds: True, said.append, costs)
+    seconds = manifest["choice"]["seconds"]
+    assert set(seconds["tta"]) == {"svm", "rf"} and all(v > 0 for v in seconds["tta"].values())
+    assert "tta/greedy" in manifest["choice"]["held_out_val"]
+
+    results = tmp_path / "results"
+    results.mkdir()
+    foretold = {"svm": 0.01, "rf": 0.0}  # the rf reported nothing in this run: nothing to learn of its pass
+    final.record_costs(results, seconds, foretold.get)
+    learned = final.FinalCosts.learned(results, ["svm", "rf", "cnn"])
+    svm_pass = seconds["load"]["svm"] + seconds["plain"]["svm"]
+    assert learned.pass_per_scoring["svm"] == pytest.approx(svm_pass / 0.01, rel=0.01)
+    assert learned.pass_per_scoring["rf"] == final.PASS_PER_SCORING == learned.pass_per_scoring["cnn"]
+    assert learned.views_per_plain["svm"] == pytest.approx(seconds["tta"]["svm"] / svm_pass, rel=0.01)
+    assert learned.views_per_plain["cnn"] == final.VIEWS_PER_PLAIN

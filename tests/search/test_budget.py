@@ -225,3 +225,23 @@ def test_a_pickled_budget_leaves_its_drivers_extra_reserve_behind():
     restored = pickle.loads(pickled)
     assert restored.extra_reserve is None and restored.deadline == budget.deadline
     assert budget.reserve() == pytest.approx(65.0)  # the live budget keeps its own
+
+
+def test_the_end_costs_file_keeps_each_measurement_beside_the_others(tmp_path):
+    """The fixed costs and auto's final passes share the results folder's end-costs file:
+    recording one keeps the others, and a file from before (fixed costs only) still reads."""
+    from search.engine.budget import END_COSTS_FILE, learned, record
+
+    (tmp_path / END_COSTS_FILE).write_text('{"fixed_seconds": [4.0]}\n')  # as written before the final's passes
+    record(tmp_path, "final_pass_per_scoring", 1.7, "svm")
+    record(tmp_path, "final_pass_per_scoring", 1.2, "cnn")
+    record_fixed_seconds(tmp_path, 2.0)
+    assert learned(tmp_path, "fixed_seconds") == [4.0, 2.0]
+    assert learned(tmp_path, "final_pass_per_scoring", "svm") == [1.7]
+    assert learned(tmp_path, "final_pass_per_scoring", "rf") == []
+    for value in range(7):
+        record(tmp_path, "final_pass_per_scoring", float(value), "svm")
+    assert learned(tmp_path, "final_pass_per_scoring", "svm") == [2.0, 3.0, 4.0, 5.0, 6.0]
+    assert learned(tmp_path, "final_pass_per_scoring", "cnn") == [1.2]
+    (tmp_path / END_COSTS_FILE).write_text("[1, 2]")  # unreadable as costs: nothing learned, nothing lost but it
+    assert learned(tmp_path, "fixed_seconds") == [] and learned_fixed_seconds(tmp_path) == FIXED_END_SECONDS

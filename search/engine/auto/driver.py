@@ -54,6 +54,7 @@ class Auto:
     state: dict = field(default_factory=dict)
     tracker: object = None
     started_ray: bool = False
+    costs: final.FinalCosts = field(default_factory=lambda: final.FinalCosts({}, {}))  # the final choice's, learned
 
     # -- the record
     def log_decision(self, family: str, unit: str, val, why: str) -> None:
@@ -78,14 +79,24 @@ class Auto:
         autos.write(self.folder, self.state)
 
     def final_reserve(self, budget: Budget) -> float:
-        """The final choice: each family's model scored on val and test again (a must, kept
-        with the exports' safety), and with TTA's other views. Those are priced as the end
-        judges them (``final.TTA_MARGIN``): it times its plain pass and leaves TTA out
-        where the views would not fit, so a larger safety there would only hold back work."""
-        tta_views = 0 if self.args.no_tta else final.TTA_VIEWS - 1  # the plain view is predicted once
+        """The final choice: each family's model loaded and scored on val and test again (a
+        must, kept with the exports' safety), and with TTA's other views. Both are priced
+        from what the budget foretells of that scoring (``scoring_seconds``) by what the
+        final choices in this results folder measured (``final.FinalCosts``). TTA is priced
+        as the end judges it (``final.TTA_MARGIN``): it times its plain pass and leaves TTA
+        out where the views would not fit, so a larger safety there would only hold back work."""
         n_scored = sum(budget.faces.values())
-        return sum((SAFETY + final.TTA_MARGIN * tta_views) * budget.scoring_seconds(name) if budget.scoring_seconds(name)
-                   else priors.end_seconds(name, n_scored) for name, lane in self.lanes.items() if lane.state != FAILED)
+        reserved = 0.0
+        for name, lane in self.lanes.items():
+            scoring = budget.scoring_seconds(name)
+            if lane.state == FAILED:
+                continue
+            if not scoring:
+                reserved += priors.end_seconds(name, n_scored)
+                continue
+            plain = self.costs.plain(name, scoring)
+            reserved += SAFETY * plain + (0.0 if self.args.no_tta else final.TTA_MARGIN * self.costs.views(name, plain))
+        return reserved
 
 
 def run(args, say=print) -> int:
@@ -146,7 +157,8 @@ def prepare(args, say) -> Auto:
                         "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
                           "budget_seconds": args.time_budget, "command": " ".join(["python", "-m", "search", *args.argv])})
-    auto = Auto(args, name, folder, data, splits, budget, lanes, say, state, started_ray=started_ray)
+    auto = Auto(args, name, folder, data, splits, budget, lanes, say, state, started_ray=started_ray,
+                costs=final.FinalCosts.learned(results_dir, lanes))
     if earlier:
         restore_lanes(auto, earlier)
     budget.fixed_seconds *= max(len(lanes), 1)  # each family's search ends with its own MLflow writes
@@ -358,7 +370,9 @@ def conclude(auto: Auto) -> int:
     # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
     manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
                             lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * final.TTA_MARGIN,
-                            say) if exported else None
+                            say, auto.costs) if exported else None
+    if manifest:  # the next run in this results folder prices its final choice by this one's
+        final.record_costs(Path(auto.args.results_dir), manifest["choice"]["seconds"], auto.budget.scoring_seconds)
     path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
     auto.state["final"] = manifest and {**manifest, "file": str(path)}
     summarize(auto, {name: card for name, (_, card) in found.items()}, manifest, path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from trainables.metrics import accuracy
 
 from ...ensembling import selection, soft_vote
 from ...stores import ensembles, models
+from .. import budget as budgets
 
 FILE = "auto_best.json"
 TTA_VIEWS = len(soft_vote.views(np.zeros((1, 4, 4))))
@@ -25,22 +27,84 @@ TTA_VIEWS = len(soft_vote.views(np.zeros((1, 4, 4))))
 # larger, end before the deadline (less the end's fixed costs).
 TTA_MARGIN = 1.2
 
+# What the final choice costs, per family, where this results folder has not measured it
+# yet (``FinalCosts``). Measured in a 2-hour auto run on the real data (2 cores): the
+# final's plain pass (each member loaded, val and test predicted as probabilities, a
+# classical member's HOG computed from the pixels) took 1.4-1.8 times the seconds the
+# trials' own reports foretold (their predictions of features already computed), and
+# TTA's five other views 5.7 (the svm) and 6.5 (the cnn) times the plain pass; with these
+# taken as 1.0 and 5.0 the reserve held 191 s for an end that needed about 260, and TTA
+# was left out twice in a row.
+PASS_PER_SCORING = 1.5
+VIEWS_PER_PLAIN = 6.0
+PASS_KEY, VIEWS_KEY = "final_pass_per_scoring", "tta_views_per_plain"
 
-def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits, say) -> dict | None:
+
+@dataclass
+class FinalCosts:
+    """The final choice's costs per family, learned in the results folder: its plain pass
+    (the member's loading included) per second of the budget's ``scoring_seconds``, and
+    TTA's other views per second of that pass. The largest of the last few measured, else
+    the defaults above."""
+    pass_per_scoring: dict
+    views_per_plain: dict
+
+    @classmethod
+    def learned(cls, results_dir: Path, families) -> FinalCosts:
+        def largest(key, family, default):
+            seen = budgets.learned(results_dir, key, family)
+            return max(seen) if seen else default
+        return cls({f: largest(PASS_KEY, f, PASS_PER_SCORING) for f in families},
+                   {f: largest(VIEWS_KEY, f, VIEWS_PER_PLAIN) for f in families})
+
+    def plain(self, family: str, scoring_seconds: float) -> float:
+        return self.pass_per_scoring.get(family, PASS_PER_SCORING) * scoring_seconds
+
+    def views(self, family: str, plain_seconds: float) -> float:
+        return self.views_per_plain.get(family, VIEWS_PER_PLAIN) * plain_seconds
+
+
+def record_costs(results_dir: Path, seconds: dict, scoring_seconds) -> None:
+    """What this final choice's passes cost (``choose``'s ``seconds``) as ratios for the
+    next run in the folder; ``scoring_seconds(family)``: what the budget foretold of its
+    plain pass (0: nothing reported in this run, nothing learned)."""
+    for family, plain in seconds.get("plain", {}).items():
+        passed, foretold, views = seconds["load"][family] + plain, scoring_seconds(family), seconds.get("tta", {}).get(family)
+        if passed <= 0:  # too quick for the clock: nothing to learn from
+            continue
+        if foretold > 0:
+            budgets.record(results_dir, PASS_KEY, round(passed / foretold, 3), family)
+        if views:
+            budgets.record(results_dir, VIEWS_KEY, round(views / passed, 3), family)
+
+
+def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits, say,
+           costs: FinalCosts | None = None) -> dict | None:
     """The manifest of the final model, from (family, model file) of each family's export.
     ``fits(seconds)``: whether that much more work ends in time (TTA is left out where it
-    would not)."""
-    members = [(family, path, models.read_card(path), models.load(path)) for family, path in exported]
+    would not, its views priced by ``costs``). The manifest's ``choice`` holds what each
+    member's load and passes took."""
+    costs = costs or FinalCosts({}, {})
+    seconds = {"load": {}, "plain": {}}
+    members = []
+    for family, path in exported:
+        loaded, seconds["load"][family] = timed(lambda: (models.read_card(path), models.load(path)))
+        members.append((family, path, *loaded))
     if not members:
         return None
     x = {s: splits.x(s) for s in ("val", "test")}
     y = {s: np.asarray(splits.y(s), dtype=int) for s in ("val", "test")}
-    started = time.monotonic()
-    probas = {"plain": {s: np.stack([soft_vote.member_probabilities(m, c, x[s], False) for _, _, c, m in members]) for s in x}}
-    plain_seconds = time.monotonic() - started
-    if tta and fits(plain_seconds * (TTA_VIEWS - 1)):  # the plain view is not predicted again
-        probas["tta"] = {s: np.stack([soft_vote.member_probabilities(m, c, x[s], True, plain=probas["plain"][s][i])
-                                      for i, (_, _, c, m) in enumerate(members)]) for s in x}
+    plain = {}
+    for family, _, card, model in members:
+        plain[family], seconds["plain"][family] = timed(
+            lambda: {s: soft_vote.member_probabilities(model, card, x[s], False) for s in x})
+    probas = {"plain": {s: np.stack([plain[f][s] for f, *_ in members]) for s in x}}
+    if tta and fits(sum(costs.views(f, seconds["load"][f] + seconds["plain"][f]) for f, *_ in members)):
+        views, seconds["tta"] = {}, {}
+        for family, _, card, model in members:  # the plain view is not predicted again
+            views[family], seconds["tta"][family] = timed(
+                lambda: {s: soft_vote.member_probabilities(model, card, x[s], True, plain=plain[family][s]) for s in x})
+        probas["tta"] = {s: np.stack([views[f][s] for f, *_ in members]) for s in x}
     elif tta:
         say(f"final choice: without TTA, whose {TTA_VIEWS} views would not end in the time left")
     chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y["val"], seed)
@@ -58,6 +122,7 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
         "metrics": {"val": {"accuracy": chosen.val_accuracy}, "test": {"accuracy": test}},
         "data": members[0][2]["data"],
         "choice": {"method": chosen.method, "variant": chosen.variant, "fallback": chosen.fallback,
+                   "seconds": {part: {f: round(v, 3) for f, v in by_family.items()} for part, by_family in seconds.items()},
                    "best_member_val": chosen.best_member_val,
                    "held_out_val": {f"{v}/{m}": round(a, 4) for (v, m), a in chosen.table.items()},
                    "candidates": [{"family": f, "path": str(p), **member_scores["plain"][i],
@@ -65,6 +130,13 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
                                       if "tta" in member_scores else {})}
                                   for i, (f, p, _, _) in enumerate(members)]},
     }
+
+
+def timed(work) -> tuple:
+    """``work()`` and the seconds it took."""
+    started = time.monotonic()
+    done = work()
+    return done, time.monotonic() - started
 
 
 def write(models_dir: Path, manifest: dict) -> Path:
