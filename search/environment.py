@@ -50,21 +50,24 @@ QUIET = {
 
 
 # Ray Tune saves the experiment's state (trials, Optuna's study) every this many seconds,
-# read when a fit starts (``experiment_state_period``). A classical search saves at every
-# step, so that one killed outright (SIGKILL, a lost machine) resumes without running
-# again a trial that had finished: measured on 2 cores, 24 one-second trials through our
-# engine took 19.65 s, against 19.56 s with Ray's default ("auto"). But Ray Tune's loop
-# steps all the time while a network trains an epoch, and saving at every step took half
-# a core beside a cnn's 6-minute epochs (py-spy: the searcher's state pickled and copied
-# again and again); a network search saves every 10 s (an epoch that ended in the last 10 s
-# before a kill runs again). A value the user set wins.
-STATE_EVERY_STEP, STATE_NETWORK_S = "0", "10"
+# read when a fit starts (``experiment_state_period``). A search saves at every step of
+# Ray Tune's loop, so that one killed outright (SIGKILL, a lost machine) resumes without
+# running again a trial (or a network's epoch) that had finished: measured on 2 cores, 24
+# one-second trials through our engine took 19.65 s, against 19.56 s with Ray's default
+# ("auto"). The loop steps about ten times a second, mostly without a change; a save that
+# would write what the last one wrote (no trial changed since) is skipped
+# (``internals.save_experiment_state_only_on_change``). Saving at every step cost a
+# classical search's driver 15 s of CPU a minute on the real data and half a core beside
+# a cnn's epochs (py-spy: the searcher's state pickled and the experiment's folder copied
+# again and again); with the skip, trials that wait 5 s cost it 1.9 s a minute against 7.9
+# (``python -m bench --only overhead``). A value the user set wins.
+STATE_PERIOD_S = "0"
 USER_STATE_PERIOD = os.environ.get("TUNE_GLOBAL_CHECKPOINT_S")
 
 
-def experiment_state_period(network: bool) -> None:
+def experiment_state_period() -> None:
     """Before a fit: how often Ray Tune saves this search's experiment state (see above)."""
-    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = USER_STATE_PERIOD or (STATE_NETWORK_S if network else STATE_EVERY_STEP)
+    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = USER_STATE_PERIOD or STATE_PERIOD_S
 
 
 # Of the above, what Ray's worker processes read themselves (TensorFlow's log level is read

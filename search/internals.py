@@ -72,3 +72,79 @@ def unfinished_trials(folder: Path) -> set[str] | None:
 # Ray's modules whose loggers report a failed sync of the experiment's folder (``tuner.InterruptWatch``).
 RAY_SYNCER_LOGGER = "ray.train._internal.syncer"
 RAY_EXPERIMENT_STATE_LOGGER = "ray.tune.execution.experiment_state"
+
+
+# Ray Tune saves a search's experiment state (its trials, the searcher's state, Optuna's
+# study pickled) and copies the experiment's folder to the results folder whenever its
+# loop steps past the save period; at a period of 0 (a classical search's, for an exact
+# resume: ``environment.experiment_state_period``) that is every step, about ten a second,
+# though most steps changed nothing. The controller marks each trial whose state changed
+# since its last save (added, started, a result, a checkpoint, paused, stopped, failed);
+# a save with none marked writes what the last one wrote. Ray Tune has no switch to save
+# only on a change.
+SAVE_MANAGER_MODULE, SAVE_MANAGER, SAVE_METHOD = \
+    "ray.tune.execution.experiment_state", "_ExperimentCheckpointManager", "sync_up_experiment_state"
+CHANGED_TRIALS, LAST_SYNC, FORCE_SYNC = "_trials_to_cache", "_last_sync_time", "_should_force_sync_up"
+
+
+def save_experiment_state_only_on_change(on: bool = True) -> None:
+    """From now on in this process, a periodic save of Ray Tune's experiment state is
+    skipped where no trial changed since the last save whose copy to the results folder
+    started: the saved state is the one a save at every step would leave. Forced saves (a
+    fit's end, trials' checkpoints past ``num_to_keep``) go on as before. ``on=False``:
+    Ray Tune's own saving again (the benchmark's peer)."""
+    import functools
+    import importlib
+
+    manager = getattr(importlib.import_module(SAVE_MANAGER_MODULE), SAVE_MANAGER)
+    current = getattr(manager, SAVE_METHOD)
+    installed = getattr(current, "saves_only_on_change", False)
+    if installed and not on:
+        setattr(manager, SAVE_METHOD, current.__wrapped__)
+    if installed or not on:
+        return
+    original = current
+
+    @functools.wraps(original)
+    def sync_up(self, save_fn, force: bool = False, wait: bool = False):
+        controller = getattr(save_fn, "__self__", None)  # save_fn: the TuneController's save_to_dir
+        unchanged = controller is not None and not getattr(controller, CHANGED_TRIALS)
+        if unchanged and not force and not getattr(self, FORCE_SYNC) and getattr(self, "_copied_last_save", False):
+            return None
+        synced_before = getattr(self, LAST_SYNC)
+        done = original(self, save_fn, force=force, wait=wait)
+        # a copy still running when this save was made is not started again: the results
+        # folder may hold an older state until a later save starts one
+        self._copied_last_save = getattr(self, LAST_SYNC) != synced_before
+        return done
+
+    sync_up.saves_only_on_change = True
+    setattr(manager, SAVE_METHOD, sync_up)
+
+
+# Ray Tune's search algorithm (``SearchGenerator``) saves whether its searcher said
+# FINISHED, and a restored one proposes nothing more when it had. Our searcher says so when
+# a budget's next trial no longer fits (``limiter.BudgetedLimiter``): a search that ran
+# out of time, resumed with a new ``--time-budget``, would only continue its unfinished
+# trials. Nothing public reopens it; the state is a cloudpickle of a dict.
+SEARCH_GEN_STATE_GLOB, SEARCH_FINISHED = "search_gen_state-*.json", "finished"
+
+
+def reopen_search(folder: Path) -> bool:
+    """Marks the newest saved search-algorithm state in an experiment folder as not
+    finished, so a resumed search asks its searcher again (which says FINISHED again where
+    the new budget holds no trial); whether there was such a state to reopen. A local
+    folder: a search kept at a URI (``--storage s3://...``) is not reopened."""
+    import ray.cloudpickle as cloudpickle
+
+    from .stores.files import atomic_write
+
+    states = sorted(Path(folder).glob(SEARCH_GEN_STATE_GLOB))  # the newest by its session's name, as Ray Tune picks
+    if not states:
+        return False
+    state = cloudpickle.loads(states[-1].read_bytes())
+    if not state.get(SEARCH_FINISHED):
+        return False
+    state[SEARCH_FINISHED] = False
+    atomic_write(states[-1], lambda tmp: Path(tmp).write_bytes(cloudpickle.dumps(state)))
+    return True

@@ -274,7 +274,8 @@ def fit(search: Search, tuner):
 
     from .. import environment
 
-    environment.experiment_state_period(search.family.is_network)
+    environment.experiment_state_period()
+    internals.save_experiment_state_only_on_change()
     started = time.monotonic()
     signals = stopping.CURRENT
     with InterruptWatch(search.args.verbose) as watch, warnings.catch_warnings():

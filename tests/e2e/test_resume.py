@@ -197,3 +197,19 @@ def test_sigterm_mid_network_trial_concludes_then_resume_completes_it(tmp_path, 
     assert len(board) == 1 and set(board["status"]) == {"finished"}
     [result] = experiment.glob("*/result.json")
     assert [json.loads(line)["epoch"] for line in result.read_text().splitlines()] == [1, 2]  # continued, not rerun
+
+
+def test_a_search_that_ran_out_of_time_resumes_with_a_new_budget_and_proposes_trials_again(tiny, ray_local):
+    """A budgeted search ends when its next trial no longer fits: its searcher said
+    FINISHED, which Ray Tune saves and restores. Resumed with a new --time-budget, it goes
+    on proposing (before, it continued only its unfinished trials: 65 of 200 stayed 65)."""
+    common = ("--no-tracking", *tiny.folders)
+    first = run_cli("svm", "--data", TINY_DEMO, "--trials", 500, "--time-budget", 25, "--name", "timed", *common)
+    assert first.code == 0, first.err
+    board = read_board(tiny.results)
+    before = int((board["search"] == "timed").sum())
+    assert 0 < before < 500, first.out
+    resumed = run_cli("svm", "--resume", "--name", "timed", "--time-budget", 25, *common)
+    assert resumed.code == 0, resumed.err
+    board = read_board(tiny.results)
+    assert int((board["search"] == "timed").sum()) > before, resumed.out

@@ -3,6 +3,8 @@ against the installed versions: an upgrade that moves one fails here, by name.""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import optuna
 import pytest
 
@@ -90,3 +92,45 @@ def test_a_copy_that_meets_rays_own_temporary_file_is_quiet_and_other_sync_failu
         save_failed(FileNotFoundError(2, "Failed to open local file '/tmp/ray/x/result.json'"))
         save_failed(PermissionError(13, "Permission denied: '/r/s/.7f-tmp-searcher-state-1.pkl'"))
     assert len(caplog.records) == 2
+
+
+def test_ray_tunes_experiment_state_saving_is_where_save_only_on_change_reaches():
+    import importlib
+    import inspect
+
+    from ray.tune.execution.tune_controller import TuneController
+
+    manager = getattr(importlib.import_module(internals.SAVE_MANAGER_MODULE), internals.SAVE_MANAGER)
+    method = getattr(manager, internals.SAVE_METHOD)
+    assert list(inspect.signature(getattr(method, "__wrapped__", method)).parameters) == ["self", "save_fn", "force", "wait"]
+    source = inspect.getsource(manager)
+    assert f"self.{internals.LAST_SYNC} = " in source and f"self.{internals.FORCE_SYNC} = " in source
+    controller = inspect.getsource(TuneController)
+    assert f"self.{internals.CHANGED_TRIALS}.add(trial)" in controller  # every change marks its trial
+    assert f"self.{internals.CHANGED_TRIALS}.clear()" in inspect.getsource(TuneController._get_trial_checkpoints)
+    assert "save_fn=self.save_to_dir" in inspect.getsource(TuneController.checkpoint)
+
+
+def test_a_search_algorithms_saved_finished_flag_is_the_one_reopen_search_clears(tmp_path):
+    from ray.tune.search import ConcurrencyLimiter, SearchGenerator, Searcher
+
+    class SaysFinished(Searcher):
+        def suggest(self, trial_id):
+            return Searcher.FINISHED
+
+        def save(self, checkpoint_path):
+            Path(checkpoint_path).write_text("nothing to keep")
+
+        def restore(self, checkpoint_path):
+            pass
+
+    assert SearchGenerator.CKPT_FILE_TMPL.format("*") == internals.SEARCH_GEN_STATE_GLOB
+    generator = SearchGenerator(ConcurrencyLimiter(SaysFinished(), max_concurrent=1))
+    generator._finished = True  # as create_trial_if_possible leaves it when its searcher says FINISHED
+    generator.save_to_dir(str(tmp_path), session_str="2026-01-01_00-00-00")
+    assert generator.get_state()[internals.SEARCH_FINISHED] is True
+    assert internals.reopen_search(tmp_path) and not internals.reopen_search(tmp_path)  # the second: nothing to reopen
+    restored = SearchGenerator(ConcurrencyLimiter(SaysFinished(), max_concurrent=1))
+    restored.restore_from_dir(str(tmp_path))
+    assert restored.get_state()[internals.SEARCH_FINISHED] is False
+    assert not internals.reopen_search(tmp_path / "none")
