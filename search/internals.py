@@ -130,21 +130,36 @@ def save_experiment_state_only_on_change(on: bool = True) -> None:
 SEARCH_GEN_STATE_GLOB, SEARCH_FINISHED = "search_gen_state-*.json", "finished"
 
 
-def reopen_search(folder: Path) -> bool:
-    """Marks the newest saved search-algorithm state in an experiment folder as not
-    finished, so a resumed search asks its searcher again (which says FINISHED again where
-    the new budget holds no trial); whether there was such a state to reopen. A local
-    folder: a search kept at a URI (``--storage s3://...``) is not reopened."""
+def reopen_search(folder: str | Path) -> bool:
+    """Marks the newest saved search-algorithm state in an experiment folder (a path, or
+    a URI such as ``--storage``'s ``s3://...``, through pyarrow's filesystems as Ray Tune
+    reads it) as not finished, so a resumed search asks its searcher again (which says
+    FINISHED again where the new budget holds no trial); whether there was such a state
+    to reopen."""
+    import fnmatch
+
+    import pyarrow.fs
     import ray.cloudpickle as cloudpickle
 
-    from .stores.files import atomic_write
-
-    states = sorted(Path(folder).glob(SEARCH_GEN_STATE_GLOB))  # the newest by its session's name, as Ray Tune picks
+    folder = str(folder)
+    fs, root = pyarrow.fs.FileSystem.from_uri(folder) if "://" in folder else \
+        (pyarrow.fs.LocalFileSystem(), str(Path(folder).resolve()))
+    try:
+        found = fs.get_file_info(pyarrow.fs.FileSelector(root, allow_not_found=True))
+    except OSError:
+        return False
+    states = sorted(f.path for f in found if fnmatch.fnmatch(f.base_name, SEARCH_GEN_STATE_GLOB))
     if not states:
         return False
-    state = cloudpickle.loads(states[-1].read_bytes())
+    newest = states[-1]  # by its session's name, as Ray Tune picks
+    with fs.open_input_stream(newest) as f:
+        state = cloudpickle.loads(f.read())
     if not state.get(SEARCH_FINISHED):
         return False
     state[SEARCH_FINISHED] = False
-    atomic_write(states[-1], lambda tmp: Path(tmp).write_bytes(cloudpickle.dumps(state)))
+    # a temporary file moved over it: the old state or the new one, never a mix
+    temporary = f"{root}/.reopened-{Path(newest).name}"
+    with fs.open_output_stream(temporary) as f:
+        f.write(cloudpickle.dumps(state))
+    fs.move(temporary, newest)
     return True

@@ -241,7 +241,7 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
     from ray import tune
 
     quiet_ray_tune(s.verbose)
-    internals.reopen_search(Path(path))  # one that ran out of time proposes trials again in the new budget
+    internals.reopen_search(path)  # one that ran out of time proposes trials again in the new budget
     tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
                                resume_errored=retry_failed, restart_errored=False)
     # Tuner.restore unpickles the first run's callbacks (that process's terminal and MLflow

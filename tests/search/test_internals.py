@@ -129,7 +129,9 @@ def test_a_search_algorithms_saved_finished_flag_is_the_one_reopen_search_clears
     generator._finished = True  # as create_trial_if_possible leaves it when its searcher says FINISHED
     generator.save_to_dir(str(tmp_path), session_str="2026-01-01_00-00-00")
     assert generator.get_state()[internals.SEARCH_FINISHED] is True
-    assert internals.reopen_search(tmp_path) and not internals.reopen_search(tmp_path)  # the second: nothing to reopen
+    # as --storage names it (a URI, through pyarrow's filesystems), then as a folder: nothing left to reopen
+    assert internals.reopen_search(tmp_path.as_uri()) and not internals.reopen_search(tmp_path)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     restored = SearchGenerator(ConcurrencyLimiter(SaysFinished(), max_concurrent=1))
     restored.restore_from_dir(str(tmp_path))
     assert restored.get_state()[internals.SEARCH_FINISHED] is False
