@@ -85,7 +85,6 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
     ``fits(seconds)``: whether that much more work ends in time (TTA is left out where it
     would not, its views priced by ``costs``). The manifest's ``choice`` holds what each
     member's load and passes took."""
-    costs = costs or FinalCosts({}, {})
     seconds = {"load": {}, "plain": {}}
     members = []
     for family, path in exported:
@@ -95,19 +94,7 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
         return None
     x = {s: splits.x(s) for s in ("val", "test")}
     y = {s: np.asarray(splits.y(s), dtype=int) for s in ("val", "test")}
-    plain = {}
-    for family, _, card, model in members:
-        plain[family], seconds["plain"][family] = timed(
-            lambda: {s: soft_vote.member_probabilities(model, card, x[s], False) for s in x})
-    probas = {"plain": {s: np.stack([plain[f][s] for f, *_ in members]) for s in x}}
-    if tta and fits(sum(costs.views(f, seconds["load"][f] + seconds["plain"][f]) for f, *_ in members)):
-        views, seconds["tta"] = {}, {}
-        for family, _, card, model in members:  # the plain view is not predicted again
-            views[family], seconds["tta"][family] = timed(
-                lambda: {s: soft_vote.member_probabilities(model, card, x[s], True, plain=plain[family][s]) for s in x})
-        probas["tta"] = {s: np.stack([views[f][s] for f, *_ in members]) for s in x}
-    elif tta:
-        say(f"final choice: without TTA, whose {TTA_VIEWS} views would not end in the time left")
+    probas = passes(members, x, tta, fits, say, costs or FinalCosts({}, {}), seconds)
     chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y["val"], seed)
     final_test = probas[chosen.variant]["test"]
     test = accuracy(y["test"], selection.blend(final_test, chosen.weights).argmax(1)) if len(y["test"]) else None
@@ -131,6 +118,25 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
                                       if "tta" in member_scores else {})}
                                   for i, (f, p, _, _) in enumerate(members)]},
     }
+
+
+def passes(members: list, x: dict, tta: bool, fits, say, costs: FinalCosts, seconds: dict) -> dict:
+    """variant ("plain", and "tta" where its views fit) -> split -> the members' stacked
+    probabilities; each member's seconds kept in ``seconds[variant][family]``."""
+    plain = {}
+    for family, _, card, model in members:
+        plain[family], seconds["plain"][family] = timed(
+            lambda: {s: soft_vote.member_probabilities(model, card, x[s], False) for s in x})
+    probas = {"plain": {s: np.stack([plain[f][s] for f, *_ in members]) for s in x}}
+    if tta and fits(sum(costs.views(f, seconds["load"][f] + seconds["plain"][f]) for f, *_ in members)):
+        views, seconds["tta"] = {}, {}
+        for family, _, card, model in members:  # the plain view is not predicted again
+            views[family], seconds["tta"][family] = timed(
+                lambda: {s: soft_vote.member_probabilities(model, card, x[s], True, plain=plain[family][s]) for s in x})
+        probas["tta"] = {s: np.stack([views[f][s] for f, *_ in members]) for s in x}
+    elif tta:
+        say(f"final choice: without TTA, whose {TTA_VIEWS} views would not end in the time left")
+    return probas
 
 
 def timed(work) -> tuple:
