@@ -88,9 +88,9 @@ class Auto:
         n_scored = sum(budget.faces.values())
         reserved = 0.0
         for name, lane in self.lanes.items():
-            scoring = budget.scoring_seconds(name)
-            if lane.state == FAILED:
+            if lane.state == FAILED:  # no export to score
                 continue
+            scoring = budget.scoring_seconds(name)
             if not scoring:
                 reserved += priors.end_seconds(name, n_scored)
                 continue
