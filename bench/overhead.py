@@ -3,7 +3,7 @@ fixed time, through our engine (Ray Tune + OptunaSearch + our callbacks, 2 at a 
 against the same objective in plain Optuna (``study.optimize``, 2 threads): the share of
 the trial slots' wall time spent inside trial code, and trials per minute. And the
 driver's CPU time a minute (on a machine of 2 cores, what the trials do not get), saving
-Ray Tune's experiment state as a classical search does (at every step, written only when
+Ray Tune's experiment state as a search does (at every step, written only when
 a trial changed: ``internals.save_experiment_state_only_on_change``) against Ray Tune's
 own saving at every step."""
 
@@ -19,7 +19,7 @@ from .common import Context, figure
 
 def ours(ctx: Context, trials: int, seconds: float, on_change: bool = True) -> tuple[float, float]:
     """Wall and driver CPU seconds of tuner.fit() for ``trials`` trials of ``seconds`` each,
-    2 at a time, the experiment state saved as a classical search saves it (``on_change``:
+    2 at a time, the experiment state saved as a search saves it (``on_change``:
     only when a trial changed; else at every step of Ray Tune's loop)."""
     import cloudpickle
 

@@ -76,8 +76,8 @@ RAY_EXPERIMENT_STATE_LOGGER = "ray.tune.execution.experiment_state"
 
 # Ray Tune saves a search's experiment state (its trials, the searcher's state, Optuna's
 # study pickled) and copies the experiment's folder to the results folder whenever its
-# loop steps past the save period; at a period of 0 (a classical search's, for an exact
-# resume: ``environment.experiment_state_period``) that is every step, about ten a second,
+# loop steps past the save period; at a period of 0 (every search's, for an exact resume:
+# ``environment.experiment_state_period``) that is every step, about ten a second,
 # though most steps changed nothing. The controller marks each trial whose state changed
 # since its last save (added, started, a result, a checkpoint, paused, stopped, failed);
 # a save with none marked writes what the last one wrote. Ray Tune has no switch to save

@@ -197,7 +197,11 @@ def record_fixed_seconds(results_dir: Path, seconds: float) -> None:
 def learned(results_dir: Path, key: str, family: str | None = None) -> list[float]:
     """The last few measurements of ``key`` (per ``family`` where given) in this results
     folder's end costs, oldest first; none where nothing readable was recorded."""
-    seen = _read_end_costs(results_dir).get(key, [])
+    return _measurements(_read_end_costs(results_dir), key, family)
+
+
+def _measurements(costs: dict, key: str, family: str | None) -> list[float]:
+    seen = costs.get(key, [])
     if family is not None:
         seen = seen.get(family, []) if isinstance(seen, dict) else []
     try:
@@ -209,7 +213,7 @@ def learned(results_dir: Path, key: str, family: str | None = None) -> list[floa
 def record(results_dir: Path, key: str, value: float, family: str | None = None) -> None:
     """One more measurement of ``key`` (per ``family`` where given), the last few kept."""
     costs = _read_end_costs(results_dir)
-    kept = [*learned(results_dir, key, family), value][-KEPT_MEASUREMENTS:]
+    kept = [*_measurements(costs, key, family), value][-KEPT_MEASUREMENTS:]
     if family is None:
         costs[key] = kept
     else:
