@@ -70,7 +70,8 @@ def run_by_hand(ctx: Context, budget: float, work: Path) -> dict:
     wall = time.time() - started
     failed = [name for name, p in (("svm", svm), ("cnn", cnn), ("ensemble", ensemble)) if p.returncode]
     if failed:
-        raise RuntimeError(f"the hand-made route failed at {failed[0]}")
+        proc = {"svm": svm, "cnn": cnn, "ensemble": ensemble}[failed[0]]
+        raise RuntimeError(f"the hand-made route failed at {failed[0]}: {proc.stderr[-2000:]}")
     return {"wall_s": wall, "test": _test_of(work / "models" / "ensemble.json"),
             "svm_test": _test_of(work / "models" / "svm_best.json"), "cnn_test": _test_of(work / "models" / "cnn_best.json"),
             "svm_budget_s": svm_budget, "cnn_budget_s": cnn_budget, "ensemble": ensemble.stdout[-2000:]}
@@ -112,5 +113,6 @@ def run(ctx: Context) -> dict:
 if __name__ == "__main__":  # a side alone: python -m bench.auto auto|by_hand|single BUDGET DATA OUT
     side, seconds, data, out = sys.argv[1], float(sys.argv[2]), sys.argv[3], Path(sys.argv[4])
     context = Context(data=data, quick=False, out=out, cache_dir=(out / "cache").resolve())
+    (out / side).mkdir(parents=True, exist_ok=True)
     print(json.dumps({"auto": run_auto, "by_hand": run_by_hand, "single": run_single}[side](context, seconds, out / side),
                      indent=2, default=str))
