@@ -8,9 +8,10 @@ from .. import internals
 
 
 class BudgetedLimiter(ConcurrencyLimiter):
-    """A ConcurrencyLimiter that proposes a trial only while its first unit of work fits
-    before the budget's unit deadline (``budget.Budget``), and none while ``auto`` pauses
-    the family (``pause``).
+    """A ConcurrencyLimiter that proposes a trial only while it has time to be of use before
+    the budget's unit deadline (its first unit, and the time its family's best trial took
+    to come near its best: ``budget.Budget.new_trial_seconds``), and none while ``auto``
+    pauses the family (``pause``).
 
     Ray's own ``time_budget_s`` kills the running trials at the deadline; a user's
     ``--time-budget`` means the whole command: work that cannot end in time does not start.
@@ -26,7 +27,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
     def suggest(self, trial_id: str):
         if self.pause and self.pause.now():
             return None
-        if self.budget.deadline is not None and not self.budget.fits(self.budget.first_unit(self.family)):
+        if self.budget.deadline is not None and not self.budget.fits(self.budget.new_trial_seconds(self.family)):
             return Searcher.FINISHED
         return super().suggest(trial_id)
 

@@ -292,3 +292,23 @@ def test_a_resumed_run_keeps_what_a_family_exported_before_and_only_its_own(tmp_
     assert driver.earlier_export(lane, said.append) == (path, {"search": "r-svm"})
     models.card_path(path).write_text("{half a card")
     assert driver.earlier_export(lane, said.append) is None and "svm's earlier export left out" in said[-1]
+
+
+def test_a_family_with_no_running_trial_asks_the_time_a_new_trial_needs_to_be_of_use():
+    """auto gives the next minutes only to a family whose next work fits: a running (or
+    paused) trial's next unit, else a new trial's time to come near its family's best."""
+    from types import SimpleNamespace
+
+    from search.engine.auto.lanes import Lane
+
+    budget = Budget(deadline=10_000.0, faces={"val": 100, "test": 100})
+    for epoch, (total, val) in enumerate([(400.0, 0.40), (800.0, 0.55), (1200.0, 0.60)], 1):
+        budget.observe("cnn", {"trial_id": "a", "training_iteration": epoch, "time_this_iter_s": 400.0,
+                               "time_total_s": total, "epoch": epoch, "unit_seconds": 400.0, "val_accuracy": val})
+    lane = Lane(SimpleNamespace(name="cnn", is_network=True), args=None)
+    lane.units = {"a": 400.0}
+    assert lane.next_work(budget) == 400.0  # its trial's next epoch
+    lane.ended("a")  # the trial reached its cosine's last epoch
+    assert lane.next_work(budget) == 1200.0 and lane.next_unit(budget) == 400.0
+    curves = {"cnn": Curve(start=0.25, improvements=[(1200.0, 0.60)], spent=1200.0)}
+    assert allocator.choose(curves, {"cnn": lane.next_work(budget)}, seconds_left=900.0) is None

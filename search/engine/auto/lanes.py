@@ -58,6 +58,12 @@ class Lane:
         live = [s for s in self.units.values() if s > 0]
         return min(live) if live else budget.first_unit(self.name)
 
+    def next_work(self, budget) -> float:
+        """The seconds the family's next work needs before the deadline to be of use: its
+        running trials' next units, else a new trial's (``Budget.new_trial_seconds``)."""
+        running = any(s > 0 for s in self.units.values())
+        return self.next_unit(budget) if running else budget.new_trial_seconds(self.name)
+
     def observe(self, trial_id: str, result: dict, spent: float) -> bool:
         """A report of one of its trials after ``spent`` seconds of its time; whether the
         family's best improved."""

@@ -62,7 +62,7 @@ class Slices:
             self.log_decision(name, "dropped", lane.curve.best, why)
             in_play.pop(name)
         current = self.current.name if self.current is not None else None
-        next_unit = {name: self.lanes[name].next_unit(self.budget) or self.probe_cost.get(name, 0.0) for name in in_play}
+        next_unit = {name: self.lanes[name].next_work(self.budget) or self.probe_cost.get(name, 0.0) for name in in_play}
         restart = {name: self.lanes[name].restart_seconds for name in in_play if self.lanes[name].paused}
         return allocator.choose(in_play, next_unit, left, restart, current, self.probe_cost)
 
