@@ -165,9 +165,9 @@ class Budget:
         the seconds its family's best trial took to come within NEW_TRIAL_MARGIN of its best
         (its start-up included), and no less than a first unit.
 
-        A trial that cannot get that far cannot become its family's best, nor a member the
-        final ensemble would weigh; its first unit also runs whole past the deadline (it
-        owes Ray Tune a report). In a 2-hour auto run on the real data a second cnn trial
+        A trial that cannot get that far cannot become its family's best, the one model of
+        the family that is exported and that auto's final choice can take; and its first
+        unit runs whole even past the deadline (it owes Ray Tune a report). In a 2-hour auto run on the real data a second cnn trial
         started with 8 minutes left, took 13 min 30 s for its one epoch and reached val 0.21,
         where the family's best (0.598) had needed 7 epochs of 7-10 minutes to come within
         0.02. Cosine to the deadline lets a shorter trial come a little further in its
