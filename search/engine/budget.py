@@ -167,12 +167,14 @@ class Budget:
 
         A trial that cannot get that far cannot become its family's best, the one model of
         the family that is exported and that auto's final choice can take; and its first
-        unit runs whole even past the deadline (it owes Ray Tune a report). In a 2-hour auto run on the real data a second cnn trial
-        started with 8 minutes left, took 13 min 30 s for its one epoch and reached val 0.21,
-        where the family's best (0.598) had needed 7 epochs, 59 minutes, to come within 0.02. Cosine to the deadline lets a shorter trial come a little further in its
-        epochs than the best trial did in the same epochs of a longer schedule: the margin
-        allows for that. A family with no best yet (or one restored in a new process, whose
-        reports came before) asks only the first unit."""
+        unit runs whole even past the deadline (it owes Ray Tune a report). In a 2-hour auto
+        run on the real data a second cnn trial started with 8 minutes left, took 13 min
+        30 s for its one epoch and reached val 0.21, where the family's best (0.598) had
+        needed 7 epochs, 59 minutes, to come within 0.02. Cosine to the deadline lets a
+        shorter trial come a little further in its epochs than the best trial did in the
+        same epochs of a longer schedule: the margin allows for that. A family with no best
+        yet (or one restored in a new process, whose reports came before) asks only the
+        first unit."""
         best = self.best.get(family)
         history = self.histories.get((family, best[1]), []) if best else []
         near = next((seconds for seconds, val in history if val >= best[0] - NEW_TRIAL_MARGIN), 0.0)
