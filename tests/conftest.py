@@ -99,8 +99,24 @@ def _machine_share(item) -> contextlib.AbstractContextManager:
     return lock.write_lock() if item.get_closest_marker("alone") else lock.read_lock()
 
 
-if _XDIST_RUN:
-    atexit.register(lambda: [p.unlink(missing_ok=True) for p in _MACHINE_LOCK.parent.glob(f"{_MACHINE_LOCK.name}*")])
+# The lock's files are removed by the run's controller once its workers have ended. Removed
+# at a worker's exit, they were gone while the other worker still took the lock for its last
+# tests (a CI run ended in filelock's FileNotFoundError), and so they were at the exit of
+# any process that imports this file with the variable inherited (the harness test's inner
+# pytest, a Ray worker unpickling a test module's function).
+_RUN_LOCKS: set = set()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist's controller, starting a worker: the lock that worker's run will take."""
+    _RUN_LOCKS.add(Path(tempfile.gettempdir()) / f"fer-search-tests-{node.workerinput['testrunuid']}.lock")
+
+
+def pytest_unconfigure(config):
+    for lock in _RUN_LOCKS:
+        for path in lock.parent.glob(f"{lock.name}*"):
+            path.unlink(missing_ok=True)
 
 
 @pytest.hookimpl(wrapper=True)

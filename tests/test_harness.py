@@ -3,13 +3,16 @@ runs with no other test beside it, and the others do run two at a time."""
 
 import json
 import os
+import tempfile
 import textwrap
+from pathlib import Path
 
 from tests.conftest import ROOT
 
 pytest_plugins = ["pytester"]
 
-CONFTEST = "from tests.conftest import pytest_runtest_protocol  # noqa: F401  (the hook under test)\n"
+CONFTEST = ("from tests.conftest import pytest_configure_node, pytest_runtest_protocol, pytest_unconfigure"
+            "  # noqa: F401  (the hooks under test)\n")
 RECORD = textwrap.dedent("""
     import json, os, time
 
@@ -40,6 +43,8 @@ def test_an_alone_test_runs_by_itself_and_the_others_two_at_a_time(pytester, tmp
                + "".join(f"\ndef test_b{i}():\n    record('b{i}')\n" for i in range(3)),
         test_c=RECORD + "".join(f"\ndef test_c{i}():\n    record('c{i}')\n" for i in range(3)),
     )
+    locks = lambda: set(Path(tempfile.gettempdir()).glob("fer-search-tests-*.lock*"))  # noqa: E731
+    before = locks()  # this suite's own, under xdist
     result = pytester.runpytest_subprocess("-n", "2", "--dist", "loadscope", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=10)
     intervals = [json.loads(line) for line in log.read_text().splitlines()]
@@ -47,3 +52,4 @@ def test_an_alone_test_runs_by_itself_and_the_others_two_at_a_time(pytester, tmp
     others = [i for i in intervals if i[0] != "alone"]
     assert not [o[0] for o in others if overlap(alone, o)], intervals
     assert any(overlap(a, b) for a in others for b in others if a is not b), "no two tests ran at once"
+    assert locks() <= before, "the run's lock left behind"
