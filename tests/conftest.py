@@ -87,7 +87,13 @@ def pytest_runtest_makereport(item, call):
 # for its setup, call and teardown, an ``alone`` test holds it exclusively. filelock's
 # ReadWriteLock is SQLite's lock, whose waiting writer keeps new readers out.
 _XDIST_RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID")
-_MACHINE_LOCK = Path(tempfile.gettempdir()) / f"fer-search-tests-{_XDIST_RUN}.lock"
+
+
+def _lock_of(run: str | None) -> Path:
+    return Path(tempfile.gettempdir()) / f"fer-search-tests-{run}.lock"
+
+
+_MACHINE_LOCK = _lock_of(_XDIST_RUN)
 
 
 def _machine_share(item) -> contextlib.AbstractContextManager:
@@ -101,16 +107,16 @@ def _machine_share(item) -> contextlib.AbstractContextManager:
 
 # The lock's files are removed by the run's controller once its workers have ended. Removed
 # at a worker's exit, they were gone while the other worker still took the lock for its last
-# tests (a CI run ended in filelock's FileNotFoundError), and so they were at the exit of
-# any process that imports this file with the variable inherited (the harness test's inner
-# pytest, a Ray worker unpickling a test module's function).
+# tests (a CI-like run ended in filelock's FileNotFoundError), and so they could be at the
+# exit of any process that imports this file with the run's id inherited (the harness
+# test's inner pytest).
 _RUN_LOCKS: set = set()
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node):
     """pytest-xdist's controller, starting a worker: the lock that worker's run will take."""
-    _RUN_LOCKS.add(Path(tempfile.gettempdir()) / f"fer-search-tests-{node.workerinput['testrunuid']}.lock")
+    _RUN_LOCKS.add(_lock_of(node.workerinput["testrunuid"]))
 
 
 def pytest_unconfigure(config):
