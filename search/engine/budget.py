@@ -98,6 +98,27 @@ class Budget:
             self.models.pop((family, trial_id), None)
             self.histories.pop((family, trial_id), None)
 
+    # -- what a search's saved state keeps of it (``limiter.BudgetedLimiter``)
+    MEASURED = ("first_units", "latest_epochs", "models", "best", "histories")
+
+    def measured(self) -> dict:
+        """What the trials' reports taught this budget, per family, without its clock: a
+        resumed search's budget counts from the resume but prices its work as before."""
+        return {name: dict(getattr(self, name)) for name in self.MEASURED}
+
+    def learn(self, measured: dict) -> None:
+        """Take what a search's earlier process measured (``measured``) of each family this
+        budget has no report of yet. Without it a search resumed in a new process priced a
+        new trial at its first unit only (its best trial's history was gone) and reserved
+        nothing for exporting a best model found before the resume."""
+        known = set(self.best) | set(self.first_units)
+        for name in self.MEASURED:
+            mine = getattr(self, name)
+            for key, value in (measured or {}).get(name, {}).items():
+                family = key[0] if isinstance(key, tuple) else key
+                if family not in known:
+                    mine.setdefault(key, value)
+
     def scoring_seconds(self, family: str) -> float:
         """Predicting val and test once with the family's costliest model so far."""
         val = max(self.faces.get("val", 0), 1)
@@ -173,8 +194,8 @@ class Budget:
         needed 7 epochs, 59 minutes, to come within 0.02. Cosine to the deadline lets a
         shorter trial come a little further in its epochs than the best trial did in the
         same epochs of a longer schedule: the margin allows for that. A family with no best
-        yet (or one restored in a new process, whose reports came before) asks only the
-        first unit."""
+        yet asks only the first unit; a search resumed in a new process has its earlier
+        reports from its saved state (``learn``)."""
         best = self.best.get(family)
         history = self.histories.get((family, best[1]), []) if best else []
         near = next((seconds for seconds, val in history if val >= best[0] - NEW_TRIAL_MARGIN), 0.0)

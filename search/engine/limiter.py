@@ -32,19 +32,23 @@ class BudgetedLimiter(ConcurrencyLimiter):
         return super().suggest(trial_id)
 
     def get_state(self) -> dict:
-        """Ray Tune's saved state of the searcher, less the budget and the pause rule: a
-        resumed search's --time-budget counts from the resume."""
+        """Ray Tune's saved state of the searcher, less the budget's clock and the pause
+        rule (a resumed search's --time-budget counts from the resume), with what the
+        budget measured of the trials (``Budget.measured``)."""
         budget, pause = self.budget, self.pause
         self.budget = self.pause = None
         try:
-            return super().get_state()
+            return {**super().get_state(), "budget_measured": budget.measured() if budget is not None else {}}
         finally:
             self.budget, self.pause = budget, pause
 
     def set_state(self, state: dict):
         budget, pause = self.budget, self.pause
-        super().set_state(state)
+        measured = state.get("budget_measured")
+        super().set_state({k: v for k, v in state.items() if k != "budget_measured"})
         self.budget, self.pause = budget, pause
+        if budget is not None and measured:
+            budget.learn(measured)
 
     def on_trial_result(self, trial_id: str, result: dict):
         if internals.told_optuna(self.searcher, trial_id):

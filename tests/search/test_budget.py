@@ -5,6 +5,7 @@ the deadline, a refit after it, an epoch that runs past it)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -247,14 +248,23 @@ def test_the_end_costs_file_keeps_each_measurement_beside_the_others(tmp_path):
     assert learned(tmp_path, "fixed_seconds") == [] and learned_fixed_seconds(tmp_path) == FIXED_END_SECONDS
 
 
-def test_a_new_trial_starts_only_where_it_has_time_to_come_near_its_familys_best():
-    """The 2-hour auto run on the real data: the cnn's trial reached 0.5980 at its eighth
-    epoch, and first came within 0.02 of it at its seventh (0.5893, after 59 minutes of
-    its own); a second trial started with 8 minutes left, its one epoch took 13 min 30 s
-    and reached 0.21."""
-    from ray.tune.search import Searcher
+# The 2-hour auto run's cnn trial: each epoch's time_this_iter_s and val_accuracy.
+CNN_EPOCHS = [(409.1, 0.3908), (552.1, 0.4803), (571.3, 0.4385), (512.4, 0.5374), (512.5, 0.5587), (531.8, 0.5772),
+              (452.8, 0.5893), (462.9, 0.5980)]
 
-    from search.engine.limiter import BudgetedLimiter
+
+def observe_cnn_run(budget: Budget, trial_id: str = "a") -> None:
+    total = 0.0
+    for epoch, (seconds, val) in enumerate(CNN_EPOCHS, 1):
+        total += seconds
+        budget.observe("cnn", {"trial_id": trial_id, "training_iteration": epoch, "time_this_iter_s": seconds,
+                               "time_total_s": total, "epoch": epoch, "unit_seconds": seconds, "val_accuracy": val,
+                               "predict_seconds": 9.0, "model_mb": 20.0})
+
+
+def proposes():
+    """A Ray Tune searcher that proposes every trial asked of it."""
+    from ray.tune.search import Searcher
 
     class Proposes(Searcher):
         def __init__(self):
@@ -266,18 +276,29 @@ def test_a_new_trial_starts_only_where_it_has_time_to_come_near_its_familys_best
         def on_trial_complete(self, trial_id, result=None, error=False):
             pass
 
-    epochs = [(409.1, 0.3908), (552.1, 0.4803), (571.3, 0.4385), (512.4, 0.5374), (512.5, 0.5587), (531.8, 0.5772),
-              (452.8, 0.5893), (462.9, 0.5980)]  # the run's time_this_iter_s and val_accuracy
+        def save(self, checkpoint_path):  # it has no state of its own
+            Path(checkpoint_path).write_bytes(b"")
+
+        def restore(self, checkpoint_path):
+            pass
+    return Proposes()
+
+
+def test_a_new_trial_starts_only_where_it_has_time_to_come_near_its_familys_best():
+    """The 2-hour auto run on the real data: the cnn's trial reached 0.5980 at its eighth
+    epoch, and first came within 0.02 of it at its seventh (0.5893, after 59 minutes of
+    its own); a second trial started with 8 minutes left, its one epoch took 13 min 30 s
+    and reached 0.21."""
+    from ray.tune.search import Searcher
+
+    from search.engine.limiter import BudgetedLimiter
+
     budget = Budget(deadline=time.time() + 900 + FIXED_END_SECONDS, faces={"val": 50, "test": 50})
-    total = 0.0
-    for epoch, (seconds, val) in enumerate(epochs, 1):
-        total += seconds
-        budget.observe("cnn", {"trial_id": "a", "training_iteration": epoch, "time_this_iter_s": seconds,
-                               "time_total_s": total, "epoch": epoch, "unit_seconds": seconds, "val_accuracy": val})
-    near = sum(seconds for seconds, _ in epochs[:7])
+    observe_cnn_run(budget)
+    near = sum(seconds for seconds, _ in CNN_EPOCHS[:7])
     assert budget.new_trial_seconds("cnn") == pytest.approx(near)  # epoch 6's 0.5772 is not within 0.02
     assert budget.fits(budget.first_unit("cnn")) and not budget.fits(near)
-    limiter = BudgetedLimiter(Proposes(), max_concurrent=1, budget=budget, family="cnn")
+    limiter = BudgetedLimiter(proposes(), max_concurrent=1, budget=budget, family="cnn")
     assert limiter.suggest("b") == Searcher.FINISHED  # a first epoch fits; getting anywhere does not
     budget.deadline = time.time() + 1.2 * near + FIXED_END_SECONDS
     assert limiter.suggest("b") == {"trial": "b"}
@@ -288,3 +309,36 @@ def test_a_new_trial_starts_only_where_it_has_time_to_come_near_its_familys_best
     budget.observe("svm", {"trial_id": "s", "training_iteration": 1, "time_this_iter_s": 4.0, "time_total_s": 4.0,
                            "val_accuracy": 0.5})
     assert budget.new_trial_seconds("svm") == 4.0 and budget.new_trial_seconds("rf") == 0.0
+
+
+def test_a_search_resumed_in_a_new_process_prices_its_work_as_before(tmp_path):
+    """Ray Tune saves the searcher's state with the experiment and gives it back on
+    ``--resume``; the budget's clock is the new process's, what its trials measured is not
+    lost: a new trial still needs the time the best trial took to come near its best, and
+    the end still reserves that trial's export."""
+    from ray.tune.search import SearchGenerator
+
+    from search.engine.limiter import BudgetedLimiter
+
+    def search(budget: Budget) -> SearchGenerator:
+        return SearchGenerator(BudgetedLimiter(proposes(), max_concurrent=1, budget=budget, family="cnn"))
+    before = Budget(deadline=time.time() + 900 + FIXED_END_SECONDS, faces={"val": 50, "test": 50})
+    observe_cnn_run(before)
+    search(before).save_to_dir(str(tmp_path), session_str="first")
+
+    resumed = Budget(deadline=time.time() + 5000, faces={"val": 50, "test": 50})
+    assert resumed.new_trial_seconds("cnn") == 0.0 and resumed.reserve() == FIXED_END_SECONDS
+    restored = search(resumed)
+    restored.restore_from_dir(str(tmp_path))
+    assert restored.searcher.budget is resumed and resumed.deadline > before.deadline + 4000
+    assert resumed.new_trial_seconds("cnn") == pytest.approx(sum(seconds for seconds, _ in CNN_EPOCHS[:7]))
+    assert resumed.reserve() == pytest.approx(before.reserve()) and resumed.reserve() > FIXED_END_SECONDS
+
+    # auto restores a family's search at each of its slices in one process: its budget's
+    # own reports of the family stand
+    live = Budget(deadline=time.time() + 5000, faces={"val": 50, "test": 50})
+    live.observe("cnn", {"trial_id": "b", "training_iteration": 1, "time_this_iter_s": 300.0, "time_total_s": 300.0,
+                         "val_accuracy": 0.41})
+    again = search(live)
+    again.restore_from_dir(str(tmp_path))
+    assert live.best["cnn"] == (0.41, "b") and ("cnn", "a") not in live.histories
