@@ -127,8 +127,35 @@ def test_a_rising_family_is_not_dropped_while_it_may_still_catch_up():
     leader = Curve(start=0.25, improvements=[(5.0, 0.55)], spent=300.0, reports=10)
     curves = {"net": behind_but_rising, "svm": leader}
     assert allocator.to_drop(curves, seconds_left=3000) == {}
-    # with a minute left it cannot reach 0.55 - margin at its pace
-    assert "net" in allocator.to_drop(curves, seconds_left=30)
+    # with a minute left it cannot reach 0.55 - margin at its pace: dropped where another
+    # family rises faster, kept where it rises most (the time left is its anyway)
+    faster = Curve(start=0.25, improvements=[(60.0, 0.40), (120.0, 0.52)], spent=130.0, reports=4)
+    assert list(allocator.to_drop({**curves, "cnn": faster}, seconds_left=30)) == ["net"]
+    assert allocator.to_drop(curves, seconds_left=30) == {}
+
+
+def test_the_family_that_rises_most_is_not_dropped_for_trailing_the_leader():
+    """The real data's 30 minutes: the cnn's 2.5-minute epochs at 0.34, 0.36, 0.36, 0.42
+    beside the svm's 0.598 and the rf's 0.481, both flat, 12.5 minutes left. Rising a point
+    a minute it could not reach the svm, and was dropped; the flat families had the rest,
+    and gained nothing. It rises most: it keeps the time, the rf is dropped."""
+    gain = allocator.noise_gain(2871)
+    cnn = Curve(start=0.25, min_gain=gain)
+    for at, val in ((154.0, 0.3403), (314.0, 0.3643), (460.0, 0.3600), (604.0, 0.4190)):
+        cnn.add(at, val)
+    svm = Curve(start=0.25, min_gain=gain)
+    for at, val, full in ((11.7, 0.4643, False), (24.0, 0.5197, False), (94.2, 0.5984, True), (130.0, 0.5970, True),
+                          (160.0, 0.5981, True), (200.0, 0.5950, True), (256.9, 0.5979, True)):
+        svm.add(at, val, full)
+    rf = Curve(start=0.25, min_gain=gain)
+    for at, val, full in ((18.2, 0.3964, False), (39.1, 0.4284, False), (113.4, 0.4807, True), (170.0, 0.4790, True),
+                          (230.0, 0.4801, True), (319.1, 0.4780, True)):
+        rf.add(at, val, full)
+    curves = {"svm": svm, "rf": rf, "cnn": cnn}
+    assert cnn.reports == 4 and allocator.optimistic(cnn, 751) < 0.5984 - allocator.DROP_MARGIN
+    assert allocator.rising_most(curves, 0.5984) == "cnn"
+    assert list(allocator.to_drop(curves, seconds_left=751)) == ["rf"]
+    assert allocator.choose({"svm": svm, "cnn": cnn}, {"svm": 30.0, "cnn": 150.0}, 751, current="cnn").family == "cnn"
 
 
 def test_the_reserve_holds_no_unit_is_given_past_it():
