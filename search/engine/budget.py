@@ -106,17 +106,18 @@ class Budget:
         resumed search's budget counts from the resume but prices its work as before."""
         return {name: dict(getattr(self, name)) for name in self.MEASURED}
 
-    def learn(self, measured: dict) -> None:
-        """Take what a search's earlier process measured (``measured``) of each family this
-        budget has no report of yet. Without it a search resumed in a new process priced a
-        new trial at its first unit only (its best trial's history was gone) and reserved
-        nothing for exporting a best model found before the resume."""
-        known = set(self.best) | set(self.first_units)
+    def learn(self, measured: dict, family: str) -> None:
+        """Take what a search's earlier process measured (``measured``) of ``family``, where
+        this budget has no report of it yet. Without it a search resumed in a new process
+        priced a new trial at its first unit only (its best trial's history was gone) and
+        reserved nothing for exporting a best model found before the resume. (auto's
+        families share one budget: each takes its own from its own search's state.)"""
+        if family in self.best or family in self.first_units:
+            return
         for name in self.MEASURED:
             mine = getattr(self, name)
             for key, value in (measured or {}).get(name, {}).items():
-                family = key[0] if isinstance(key, tuple) else key
-                if family not in known:
+                if (key[0] if isinstance(key, tuple) else key) == family:
                     mine.setdefault(key, value)
 
     def scoring_seconds(self, family: str) -> float:

@@ -48,7 +48,7 @@ class BudgetedLimiter(ConcurrencyLimiter):
         super().set_state({k: v for k, v in state.items() if k != "budget_measured"})
         self.budget, self.pause = budget, pause
         if budget is not None and measured:
-            budget.learn(measured)
+            budget.learn(measured, self.family)
 
     def on_trial_result(self, trial_id: str, result: dict):
         if internals.told_optuna(self.searcher, trial_id):

@@ -342,3 +342,7 @@ def test_a_search_resumed_in_a_new_process_prices_its_work_as_before(tmp_path):
     again = search(live)
     again.restore_from_dir(str(tmp_path))
     assert live.best["cnn"] == (0.41, "b") and ("cnn", "a") not in live.histories
+    # and each family takes only its own from its own search's state
+    other = Budget(deadline=time.time() + 5000, faces={"val": 50, "test": 50})
+    other.learn(before.measured(), "svm")
+    assert other.measured() == Budget(deadline=None, faces={}).measured()

@@ -24,10 +24,10 @@ measured in wall-clock seconds, which every family shares.
   slope times all the time left, stays below the leader by ``margin`` (rising bandits,
   Li et al., AAAI 2020), unless it is the family that rises most (``rising_most``): a
   network behind the leader still serves an ensemble. A dropped family gets no more time;
-  its best model still stands for the final choice. Its recent slope spans the last half of its own time: on the
-  real data the cnn's third epoch (7 minutes) scored below its second, and a slope over
-  the last quarter, shorter than one epoch, read as no rise at all and dropped it at
-  minute 48 of 2 hours. So the slope spans at least its last few reports too, and no
+  its best model still stands for the final choice. Its recent slope spans the last half
+  of its own time: on the real data the cnn's third epoch (7 minutes) scored below its
+  second, and a slope over the last quarter, shorter than one epoch, read as no rise at
+  all and dropped it at minute 48 of 2 hours. So the slope spans at least its last few reports too, and no
   family is dropped before MIN_REPORTS_TO_DROP reports.
 - A classical family climbs its rungs (a fraction of train, then all of it) before its
   search is judged: the rise from one rung to the next is fidelity, not progress of its
