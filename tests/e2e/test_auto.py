@@ -53,9 +53,9 @@ def test_auto_spends_one_budget_across_the_families_and_ends_with_the_best_model
     # flipped between the two (0.6456 against 0.6329, a CI-like run). Its cause is not
     # pinned down (a float32 network's predictions across processes, the blend's order):
     # one face is allowed, no more.
-    faces = np.asarray(json.loads((tiny.results / "eval.json").read_text())["confusion_matrix"]).sum()
-    assert json.loads((tiny.results / "eval.json").read_text())["accuracy"] == pytest.approx(
-        manifest["metrics"]["test"]["accuracy"], abs=1.001 / faces)
+    report = json.loads((tiny.results / "eval.json").read_text())
+    faces = np.asarray(report["confusion_matrix"]).sum()
+    assert report["accuracy"] == pytest.approx(manifest["metrics"]["test"]["accuracy"], abs=1.001 / faces)
 
     board = read_board(tiny.results)
     assert {"a-svm", "a-rf", "a-cnn"} <= set(board["search"]), out
