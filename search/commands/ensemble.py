@@ -78,15 +78,15 @@ def main(args) -> int:
     x, y = {s: splits.x(s) for s in ("val", "test")}, {s: splits.y(s) for s in ("val", "test")}
     proba = {s: [soft_vote.member_probabilities(m, c, x[s], args.tta) for _, c, m in members] for s in x}
     weights = soft_vote.fit_weights(proba["val"], y["val"])
-    scores = {s: accuracy(y[s], sum(w * p for w, p in zip(weights, proba[s])).argmax(axis=1)) for s in x}
+    scores = {s: accuracy(y[s], soft_vote.decide(sum(w * p for w, p in zip(weights, proba[s])))) for s in x}
 
     rows = [("member", "weight", "val", "test")]
     for (path, card, _), w, pv, pt in zip(members, weights, proba["val"], proba["test"]):
-        rows.append((path.name, f"{w:.3f}", f"{accuracy(y['val'], pv.argmax(1)):.4f}", f"{accuracy(y['test'], pt.argmax(1)):.4f}"))
+        rows.append((path.name, f"{w:.3f}", f"{accuracy(y['val'], soft_vote.decide(pv)):.4f}", f"{accuracy(y['test'], soft_vote.decide(pt)):.4f}"))
     rows.append((f"ensemble{' + TTA' if args.tta else ''}", "", f"{scores['val']:.4f}", f"{scores['test']:.4f}"))
     width = max(len(r[0]) for r in rows)
     print("\n".join(f"{r[0]:<{width}}  {r[1]:>6}  {r[2]:>6}  {r[3]:>6}" for r in rows))
-    best_test = max(accuracy(y["test"], pt.argmax(1)) for pt in proba["test"])
+    best_test = max(accuracy(y["test"], soft_vote.decide(pt)) for pt in proba["test"])
     print(f"against its best member on test: {scores['test'] - best_test:+.4f}{' (members with TTA too)' if args.tta else ''}")
 
     ensembles.write(out, {

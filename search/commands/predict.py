@@ -101,7 +101,9 @@ def find_and_classify(files: list[Path], model, card: dict | None) -> tuple[list
 def face_entry(box, row, names) -> dict:
     total = float(row.sum())
     probs = {name: float(p) / total for name, p in zip(names, row)}
-    return {"box": [int(v) for v in box], "emotion": names[int(row.argmax())], "probabilities": probs}
+    from ..ensembling.soft_vote import decide
+
+    return {"box": [int(v) for v in box], "emotion": names[int(decide(row[None])[0])], "probabilities": probs}
 
 
 def render(path: Path, found: list[dict]) -> str:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .soft_vote import decide
+
 # Greedy selection adds one model (a repeat allowed) per round; with a handful of
 # candidates, weights in steps of 1/ROUNDS are fine enough (AutoGluon's default is 25).
 ROUNDS = 25
@@ -25,7 +27,7 @@ MIN_WEIGHT = 0.005
 
 
 def accuracy(proba: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(proba.argmax(axis=1) == y)) if len(y) else float("nan")
+    return float(np.mean(decide(proba) == y)) if len(y) else float("nan")
 
 
 def log_loss(proba: np.ndarray, y: np.ndarray) -> float:

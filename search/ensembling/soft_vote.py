@@ -12,6 +12,13 @@ from __future__ import annotations
 import numpy as np
 
 SHIFT = 2  # pixels, for the shifted views of test-time augmentation
+# Probabilities are sums, and different paths sum them in different orders (the final
+# choice adds a member's plain pass to its other views, evaluate predicts the six views
+# at once; a forest adds its trees in its threads' order). Two emotions tied exactly (a
+# forest's votes often tie) then differ by a unit in the last place, either way: a tiny
+# auto search's final scored one test face of 79 differently from evaluate. Rounded this
+# far first, a tie stays a tie and every path gives it to the first emotion.
+TIE_DECIMALS = 12
 
 
 def views(faces: np.ndarray) -> list[np.ndarray]:
@@ -44,6 +51,12 @@ def member_probabilities(model, card: dict | None, faces: np.ndarray, tta: bool,
     return (proba.sum(axis=0) + (0 if plain is None else plain)) / len(stacked)
 
 
+def decide(proba: np.ndarray) -> np.ndarray:
+    """The most probable emotion of each row, an exact tie to the first, whatever order
+    the probabilities were summed in."""
+    return np.round(np.asarray(proba, dtype=np.float64), TIE_DECIMALS).argmax(axis=1)
+
+
 def fit_weights(member_proba: list[np.ndarray], y: np.ndarray) -> np.ndarray:
     """Convex weights of the members' val probabilities with the least log-loss."""
     from scipy.optimize import minimize
@@ -72,4 +85,4 @@ class Ensemble:
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, faces) -> np.ndarray:
-        return self.predict_proba(faces).argmax(axis=1)
+        return decide(self.predict_proba(faces))

@@ -97,9 +97,9 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
     probas = passes(members, x, tta, fits, say, costs or FinalCosts({}, {}), seconds)
     chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y["val"], seed)
     final_test = probas[chosen.variant]["test"]
-    test = accuracy(y["test"], selection.blend(final_test, chosen.weights).argmax(1)) if len(y["test"]) else None
-    member_scores = {variant: [{"val": accuracy(y["val"], p["val"][i].argmax(1)),
-                                "test": accuracy(y["test"], p["test"][i].argmax(1)) if len(y["test"]) else None}
+    test = accuracy(y["test"], soft_vote.decide(selection.blend(final_test, chosen.weights))) if len(y["test"]) else None
+    member_scores = {variant: [{"val": accuracy(y["val"], soft_vote.decide(p["val"][i])),
+                                "test": accuracy(y["test"], soft_vote.decide(p["test"][i])) if len(y["test"]) else None}
                                for i in range(len(members))] for variant, p in probas.items()}
     return {
         "members": [{"path": str(path), "sha256": models.sha256_of(path), "family": family, "weight": float(w),
