@@ -1,0 +1,69 @@
+"""auto's slices: when the next decision is taken, on the curves of the real data's 2-hour
+run (the cnn's fourth epoch, 0.34 to 0.49, came in 40 s after its slice's time was up)."""
+
+from __future__ import annotations
+
+import time
+from types import SimpleNamespace
+
+import pytest
+from ray.tune.experiment import Trial
+
+from search.engine.auto import allocator
+from search.engine.auto.allocator import Curve
+from search.engine.auto.lanes import Lane
+from search.engine.auto.run import PauseRule, Slices
+from search.engine.budget import Budget
+
+MIN_GAIN = 0.0047  # noise_gain of 2,871 val faces
+RUNNING, PAUSED = SimpleNamespace(status=Trial.RUNNING), SimpleNamespace(status=Trial.PAUSED)
+
+
+@pytest.fixture
+def run():
+    """The cnn's slice, its third epoch done (0.34, 0.32, 0.34), the svm flat at 0.598."""
+    cnn = Lane(SimpleNamespace(name="cnn", is_network=True), args=None,
+               curve=Curve(start=0.25, improvements=[(139.6, 0.3403)], spent=395.5, min_gain=MIN_GAIN, reports=3,
+                           recent=[139.6, 270.1, 395.5]))
+    cnn.units = {"t": 130.0}
+    svm = Lane(SimpleNamespace(name="svm", is_network=False), args=None,
+               curve=Curve(start=0.25, improvements=[(6.5, 0.428), (14.7, 0.464), (29.6, 0.520), (136.3, 0.598)],
+                           spent=136.4, min_gain=MIN_GAIN, reports=1, recent=[136.3], settled_at=136.3, partial=True))
+    budget = Budget.of(time.time(), 7200, {"val": 2871, "test": 3589})
+    decisions = []
+    slices = Slices({"svm": svm, "cnn": cnn}, budget, 7200, {}, lambda *_: None, lambda *a: decisions.append(a))
+    slices.start(cnn, allocator.Choice("cnn", "most expected gain", {}))
+    # the decision the slice's end would take now, before the fourth epoch's report: the svm
+    assert slices.decide().family == "svm"
+    slices.slice_end = time.time() - 1.0  # the slice's time is up in the middle of the epoch
+    return slices, decisions
+
+
+def epoch_ends(slices, val: float) -> bool:
+    """The epoch's report as the cnn's scheduler passes it on; whether the trial pauses."""
+    slices.slice_started -= 144.7  # the epoch's seconds: the cnn's own clock at 540.2
+    rule = PauseRule(slices)
+    rule.observe("t", {"val_accuracy": val, "best_val_accuracy": val, "next_unit_seconds": 130.0})
+    return rule.now()
+
+
+def test_a_slice_whose_time_is_up_is_decided_on_the_report_of_its_unit_in_progress(run):
+    slices, decisions = run
+    slices.on_step([RUNNING])
+    assert not slices.pausing  # the epoch in progress has its say first
+    assert not epoch_ends(slices, 0.4925)  # rising 2.3 points a minute: the cnn keeps the next slice
+    assert decisions[-1][0] == "cnn" and decisions[-1][1].startswith("continues")
+    assert slices.slice_end > time.time()
+
+
+def test_a_unit_that_brings_nothing_hands_the_slice_on_at_its_report(run):
+    slices, _ = run
+    slices.on_step([RUNNING])
+    assert epoch_ends(slices, 0.3300)  # flat: the trial pauses at this epoch's end
+    assert slices.next_choice.family == "svm"
+
+
+def test_with_no_unit_in_progress_the_slice_is_decided_when_its_time_is_up(run):
+    slices, _ = run
+    slices.on_step([PAUSED])
+    assert slices.pausing and slices.next_choice.family == "svm"
