@@ -3,6 +3,7 @@ minutes, who is dropped, and that no unit is given past the reserve."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -296,6 +297,73 @@ def test_a_classical_familys_rise_through_its_rungs_is_not_read_as_its_pace():
     assert allocator.to_drop({"rf": young, "svm": svm}, seconds_left=4440) == {}
 
 
+# The 2-hour run's cnn on the real data (one trial): its own seconds and val at each of its
+# first 23 epochs. Epoch 15 scored 0.606, above its trend; epochs 16-22 0.585-0.601.
+CNN_EPOCHS = list(zip(
+    (138, 266, 391, 536, 668, 784, 897, 1005, 1152, 1267, 1387, 1531, 1676, 1785, 1895, 2040, 2148, 2267, 2378, 2523,
+     2667, 2769, 2878),
+    (.3403, .3229, .3438, .4925, .5312, .4765, .5514, .4932, .5385, .5792, .5563, .5841, .5249, .5413, .6061, .5852,
+     .5946, .5869, .5974, .5960, .5974, .6008, .6050)))
+
+
+def network_curve(epochs, trend: bool = True, trial: str = "t1", curve: Curve | None = None) -> Curve:
+    """A network's curve fed as a lane feeds it: each epoch's report carries its trial's
+    best so far and its own val."""
+    curve = curve or Curve(start=0.25, min_gain=allocator.noise_gain(2871), trend=trend)
+    best = max((v for t, v in curve.epochs.get(trial, [])), default=0.0)
+    for at, val in epochs:
+        best = max(best, val)
+        curve.add(at, best, trial=trial, epoch_val=val)
+    return curve
+
+
+def test_a_networks_pace_is_the_trend_of_its_epochs_not_its_best_after_one_spike():
+    """The real data's case: after the cnn's epoch 22 its best-so-far (the spike of epoch 15)
+    rose 0.12 points a minute over the last half of its time, under the rf's 0.151 (its
+    cost for improvement), and the rf and the svm, flat, got 10 minutes for nothing. The
+    least-squares trend of its epochs over the same half, 0.22 points a minute, keeps the
+    time on the cnn."""
+    # flat since its climb, its last improvement 185 s of its time ago: its ECI's rate
+    rf = Curve(start=0.25, improvements=[(10.0, 0.4807)], spent=195.0, reports=5, min_gain=allocator.noise_gain(2871))
+    rf_rate = allocator.gain_rate(rf, 0.6061)
+    assert 0.1 < rf_rate * 6000 < 0.2
+    by_best, by_trend = network_curve(CNN_EPOCHS[:22], trend=False), network_curve(CNN_EPOCHS[:22])
+    assert by_best.best == by_trend.best == 0.6061
+    assert by_best.slope() * 6000 == pytest.approx(0.117, abs=0.005)
+    assert by_trend.slope() * 6000 == pytest.approx(0.222, abs=0.005)
+    units = {"cnn": 120.0, "rf": 165.0}
+    assert allocator.choose({"cnn": by_best, "rf": rf}, units, 4000, current="cnn").family == "rf"
+    assert allocator.choose({"cnn": by_trend, "rf": rf}, units, 4000, current="cnn").family == "cnn"
+    # where its best-so-far rises more than its trend (a young network's first epochs), that counts
+    young = network_curve(CNN_EPOCHS[:5])
+    assert young.slope() >= network_curve(CNN_EPOCHS[:5], trend=False).slope() > 0
+
+
+def test_a_networks_trend_falls_to_nothing_when_its_epochs_fall():
+    """A network that overfits, its epochs falling, has no trend to lend it time: its slope
+    is that of its best, which stays put."""
+    falling = [(2769 + 110 * i, 0.6008 - 0.004 * i) for i in range(1, 9)]
+    curve = network_curve(CNN_EPOCHS[:22] + falling)
+    assert curve.trend_slope(0.5 * curve.spent) < 0
+    assert curve.slope() == network_curve(CNN_EPOCHS[:22] + falling, trend=False).slope()
+
+
+def test_a_networks_trend_is_read_from_its_leading_trial_not_a_new_one_rising_from_nothing():
+    """A second trial of the family (a new configuration) rises steeply through its first
+    epochs from 0.3: its rise is not the family's, whose best stays the first trial's."""
+    curve = network_curve(CNN_EPOCHS[:22])
+    end = CNN_EPOCHS[21][0]
+    network_curve([(end + 100 * i, 0.30 + 0.05 * i) for i in range(1, 6)], trial="t2", curve=curve)  # 3 points a minute
+    assert curve.lead == "t1" and curve.best == 0.6061 and set(curve.epochs) == {"t1", "t2"}
+    first_alone = dataclasses.replace(curve, epochs={"t1": curve.epochs["t1"]})
+    assert curve.slope() == first_alone.slope() and curve.slope() * 6000 < 0.5
+    # a classical family's reports are different trials: no trend is read from them
+    svm = Curve(start=0.25)
+    for i, val in enumerate((0.50, 0.52, 0.55, 0.58, 0.59), start=1):
+        svm.add(60.0 * i, val, trial=f"t{i}", epoch_val=val)
+    assert svm.epochs == {} and svm.trend_slope(300.0) == 0.0
+
+
 def test_a_lane_tells_a_classical_rung_from_a_fit_on_all_of_train():
     from search.engine.auto.lanes import Lane
 
@@ -307,6 +375,11 @@ def test_a_lane_tells_a_classical_rung_from_a_fit_on_all_of_train():
     cnn = Lane(family=None, args=None, curve=Curve(start=0.25))  # an epoch's report has no train_fraction
     cnn.observe("t2", {"val_accuracy": 0.39, "best_val_accuracy": 0.39}, spent=400.0)
     assert cnn.curve.reports == 1 and not cnn.curve.partial and cnn.curve.settled_at == 0.0
+    # a network's lane (``trend``) keeps each epoch's own val for the trend, its best for the curve
+    net = Lane(family=None, args=None, curve=Curve(start=0.25, trend=True))
+    net.observe("t3", {"val_accuracy": 0.45, "best_val_accuracy": 0.45}, spent=120.0)
+    net.observe("t3", {"val_accuracy": 0.41, "best_val_accuracy": 0.45}, spent=240.0)
+    assert net.curve.epochs == {"t3": [[120.0, 0.45], [240.0, 0.41]]} and net.curve.best == 0.45 and net.curve.lead == "t3"
 
 
 @pytest.mark.parametrize("minutes, named, kept", [

@@ -40,6 +40,14 @@ measured in wall-clock seconds, which every family shares.
   while: in the next 2-hour run the rf was judged at minute 49, its search had reached
   0.4949 by then, and the final greedy ensemble gave it the largest weight (0.44). A
   family that trails on its own may still serve the ensemble; this rule does not know it.
+- A network's slope is also the trend of its epochs (``Curve.trend``): the least-squares
+  line through its leading trial's own val accuracy at each epoch over the same window,
+  where that rises more than its best-so-far did. Its best-so-far is fooled by one spike:
+  in a 2-hour run on the real data the cnn's epoch 15 scored 0.606 above its trend, its
+  next seven epochs 0.585-0.601 read as a plateau (0.12 points a minute) and the rf and
+  the svm, flat, got 10 minutes for nothing; the trend of epochs 11-22 was 0.22 points a
+  minute, over the rf's 0.151. A classical family's reports are different trials: no
+  trend of one model there.
 - A gain smaller than half the standard error of a val accuracy (``noise_gain``) is no
   improvement: on 2,871 val faces, 0.0047. The svm's fits of seven minutes that moved it
   from 0.5980 to 0.6001 (6 faces) kept its cost for improvement low, and the cnn waited.
@@ -64,6 +72,10 @@ LEAST_GAIN = 1e-6
 # A family is dropped only after this many reports (a network's epochs, a classical rung's
 # fits), and its slope spans at least its last SLOPE_REPORTS.
 MIN_REPORTS_TO_DROP = SLOPE_REPORTS = 4
+# A network's trend is fitted to at least this many of its leading trial's epochs in the window.
+TREND_POINTS = 4
+# and to no more than this many of a trial's last epochs (what a curve keeps of each)
+KEPT_EPOCHS = 64
 
 
 @dataclass
@@ -81,6 +93,10 @@ class Curve:
     # came before (a classical family's lower rungs): its slope is measured from there
     settled_at: float = 0.0
     partial: bool = False  # a report on a part of train came before any on all of it
+    # its reports are successive epochs of its trials (a network's): its slope may be their trend
+    trend: bool = False
+    epochs: dict = field(default_factory=dict)  # trial -> its last epochs' [seconds spent, val] (``trend``)
+    lead: str | None = None  # the trial that made its best (``trend``)
 
     @property
     def best(self) -> float | None:
@@ -90,12 +106,20 @@ class Curve:
     def tried(self) -> bool:
         return bool(self.improvements)
 
-    def add(self, spent: float, val: float | None, full: bool = True) -> bool:
+    def add(self, spent: float, val: float | None, full: bool = True, trial: str | None = None,
+            epoch_val: float | None = None) -> bool:
         """A result after ``spent`` seconds of the family's time (``full``: of a model
-        fitted on all of train); whether it improved."""
+        fitted on all of train); whether it improved. ``val`` is the best the result's
+        trial has reached; ``epoch_val`` its own val, where it differs (a network's epoch,
+        for the ``trend`` of ``trial``)."""
         self.spent = max(self.spent, spent)
         if val is None:
             return False
+        if self.trend and trial is not None and full:
+            own = val if epoch_val is None else epoch_val
+            self.epochs[trial] = [*self.epochs.get(trial, []), [self.spent, float(own)]][-KEPT_EPOCHS:]
+            # the leading trial's and the latest one's are all a trend is read from
+            self.epochs = {t: p for t, p in self.epochs.items() if t in (trial, self.lead)}
         if not full:
             self.partial = self.partial or self.reports == 0
         else:
@@ -106,6 +130,8 @@ class Curve:
         if self.best is not None and val < self.best + max(self.min_gain, 1e-12):
             return False
         self.improvements.append((self.spent, float(val)))
+        if self.trend and trial is not None and full:
+            self.lead = trial
         return True
 
     def best_at(self, spent: float) -> float:
@@ -120,14 +146,30 @@ class Curve:
         """Val accuracy per second over the family's recent time: the last SLOPE_SHARE of
         its time, or its last SLOPE_REPORTS reports where they span more (a few of a
         network's long epochs), and at least MIN_SLOPE_WINDOW; from ``start`` for a young
-        curve; never from before its first report on all of train (``settled_at``)."""
+        curve; never from before its first report on all of train (``settled_at``). For a
+        network (``trend``) the trend of its leading trial's epochs over that window where
+        it is steeper (``trend_slope``)."""
         if not self.improvements or self.spent <= 0:
             return 0.0
         since_reports = self.spent - self.recent[0] if len(self.recent) >= SLOPE_REPORTS else 0.0
         window = min(self.spent - self.settled_at, max(MIN_SLOPE_WINDOW, SLOPE_SHARE * self.spent, since_reports))
         if window <= 0:
             return 0.0
-        return max(0.0, (self.best - self.best_at(self.spent - window)) / window)
+        rise = (self.best - self.best_at(self.spent - window)) / window
+        return max(0.0, rise, self.trend_slope(window))
+
+    def trend_slope(self, window: float) -> float:
+        """Val accuracy per second of the least-squares line through the leading trial's
+        epochs of the last ``window`` seconds (0 with fewer than TREND_POINTS of them, or
+        for a family without a ``trend``)."""
+        points = [(t, v) for t, v in self.epochs.get(self.lead, []) if t >= self.spent - window - 1e-9] \
+            if self.trend else []
+        if len(points) < TREND_POINTS:
+            return 0.0
+        mean_t = sum(t for t, _ in points) / len(points)
+        mean_v = sum(v for _, v in points) / len(points)
+        spread = sum((t - mean_t) ** 2 for t, _ in points)
+        return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread if spread > 0 else 0.0
 
 
 def noise_gain(val_faces: int, share: float = NOISE_SHARE) -> float:

@@ -73,7 +73,8 @@ class Auto:
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
                                       "reports": lane.curve.reports, "recent": lane.curve.recent,
                                       "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
-                                      "improvements": lane.curve.improvements, "trials": len(lane.trials),
+                                      "improvements": lane.curve.improvements, "epochs": lane.curve.epochs,
+                                      "lead": lane.curve.lead, "trials": len(lane.trials),
                                       "trial_ids": sorted(lane.trials)}
                                for name, lane in self.lanes.items()}
         autos.write(self.folder, self.state)
@@ -152,7 +153,7 @@ def prepare(args, say) -> Auto:
     started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
     start, least_gain = majority_share(splits.y("val")), noise_gain(faces["val"])
     lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name))),
-                          curve=Curve(start=start, min_gain=least_gain)) for f in families}
+                          curve=Curve(start=start, min_gain=least_gain, trend=f.is_network)) for f in families}
     state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
                         "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
@@ -226,7 +227,8 @@ def restore_lanes(auto: Auto, earlier: dict) -> None:
         lane.curve = Curve(start=saved["start"], improvements=[tuple(p) for p in saved["improvements"]], spent=saved["spent"],
                            min_gain=lane.curve.min_gain, reports=saved.get("reports", len(saved["improvements"])),
                            recent=saved.get("recent", []), settled_at=saved.get("settled_at", 0.0),
-                           partial=saved.get("partial", False))
+                           partial=saved.get("partial", False), trend=lane.curve.trend,
+                           epochs=saved.get("epochs", {}), lead=saved.get("lead"))
         # a family dropped or failed stays so; one that ran out of time may go on with the new budget
         lane.state = saved["state"] if saved["state"] in (DROPPED, FAILED) else WAITING
         lane.why = saved.get("why", "")

@@ -72,7 +72,7 @@ class Lane:
         score = result.get("best_val_accuracy", result.get("val_accuracy"))
         # a classical trial's lower rungs fit a part of train; a network's epochs see all of it
         full = float(result.get("train_fraction", 1.0)) >= 1.0
-        return self.curve.add(spent, score, full)
+        return self.curve.add(spent, score, full, trial=trial_id, epoch_val=result.get("val_accuracy"))
 
     def ended(self, trial_id: str) -> None:
         self.units.pop(trial_id, None)
