@@ -339,6 +339,25 @@ def test_a_networks_pace_is_the_trend_of_its_epochs_not_its_best_after_one_spike
     assert young.slope() >= network_curve(CNN_EPOCHS[:5], trend=False).slope() > 0
 
 
+def test_a_young_networks_pace_is_its_rise_from_nothing_until_it_has_a_few_epochs():
+    """The real data's case: the cnn's first two epochs scored 0.3403 then 0.3448 (no gain
+    beyond the noise of val), 270 s of its time, beside the rf rising 0.37 points a minute.
+    Over the last half of its time (one epoch) it read as flat and the rf had the next 14
+    minutes; its rise from knowing nothing (0.25) over all its time is 2 points a minute."""
+    rf = Curve(start=0.25, improvements=[(104.0, 0.4807), (432.0, 0.4939), (545.0, 0.5089)], spent=676.0, reports=5,
+               recent=[183.0, 432.0, 545.0, 637.0], settled_at=104.0, partial=True, min_gain=allocator.noise_gain(2871))
+    young = [(114.2, 0.3403), (269.6, 0.3448)]
+    as_network, as_flat = network_curve(young), network_curve(young, trend=False)
+    assert as_flat.slope() == 0.0
+    assert as_network.slope() * 6000 == pytest.approx((0.3403 - 0.25) / 269.6 * 6000, rel=1e-6)
+    units = {"cnn": 130.0, "rf": 60.0}
+    assert allocator.choose({"cnn": as_flat, "rf": rf}, units, 6000, current="rf").family == "rf"
+    assert allocator.choose({"cnn": as_network, "rf": rf}, units, 6000, current="rf").family == "cnn"
+    # from its fourth epoch on, its slope is its recent one again
+    grown = network_curve(young + [(400.0, 0.3450), (530.0, 0.3452)])
+    assert grown.slope() < as_network.slope()
+
+
 def test_a_networks_trend_falls_to_nothing_when_its_epochs_fall():
     """A network that overfits, its epochs falling, has no trend to lend it time: its slope
     is that of its best, which stays put."""
