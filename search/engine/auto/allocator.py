@@ -48,7 +48,8 @@ measured in wall-clock seconds, which every family shares.
   the svm, flat, got 10 minutes for nothing; the trend of epochs 11-22 was 0.22 points a
   minute, over the rf's 0.151. A classical family's reports are different trials: no
   trend of one model there. Before a network has SLOPE_REPORTS epochs, its slope spans all
-  its time, from knowing nothing: in the next 2-hour run its second epoch scored 0.345,
+  its time, from knowing nothing: in a later 2-hour run (stopped at minute 20 for this
+  rule) its second epoch scored 0.345,
   under the 0.340 + the noise of its first, and the half of its time that its slope spanned
   (one epoch) read as no rise; the rf, rising 0.37 points a minute, had the next 14
   minutes while the cnn's first epochs (0.34 to 0.49 to 0.55 in the run before) waited.
