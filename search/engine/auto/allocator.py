@@ -61,6 +61,7 @@ measured in wall-clock seconds, which every family shares.
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 # A family is dropped only after this much of its own time: a curve of one or two cheap
@@ -173,12 +174,10 @@ class Curve:
         for a family without a ``trend``)."""
         points = [(t, v) for t, v in self.epochs.get(self.lead, []) if t >= self.spent - window - 1e-9] \
             if self.trend else []
-        if len(points) < TREND_POINTS:
+        if len(points) < TREND_POINTS or len({t for t, _ in points}) < 2:
             return 0.0
-        mean_t = sum(t for t, _ in points) / len(points)
-        mean_v = sum(v for _, v in points) / len(points)
-        spread = sum((t - mean_t) ** 2 for t, _ in points)
-        return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread if spread > 0 else 0.0
+        seconds, vals = zip(*points)
+        return statistics.linear_regression(seconds, vals).slope
 
 
 def noise_gain(val_faces: int, share: float = NOISE_SHARE) -> float:
