@@ -163,3 +163,70 @@ def reopen_search(folder: str | Path) -> bool:
         f.write(cloudpickle.dumps(state))
     fs.move(temporary, newest)
     return True
+
+
+# auto's two lanes (networks on the GPUs, classical trials on the other cores, at once) run
+# one Ray Tune fit in a thread of its own. Two things stand in the way, and nothing public
+# answers either:
+# - Ray Tune stops a fit gracefully (running trials paused at their checkpoints, the
+#   experiment's state saved) when the event that ``tune.run`` makes at its start is set,
+#   and only its SIGINT/SIGUSR1 handler sets it; a fit in another thread than the main one
+#   gets no handler (Python runs handlers in the main thread only), and auto pauses the
+#   fits between time slices.
+# - Ray Tune's registries of trainables and of ``with_parameters``' objects are dicts
+#   without a lock: two fits starting at once met "dictionary changed size during
+#   iteration" there (the cnn's search failed at its probe).
+TUNE_RUN_MODULE, SIGNAL_CATCHING = "ray.tune.tune", "_setup_signal_catching"
+REGISTRY_MODULE, REGISTRY_WRITES = "ray.tune.registry", (("_Registry", "register"), ("_ParameterRegistry", "put"))
+_thread_stops: dict = {}  # thread ident -> the stop event of the fit running in that thread
+
+
+def fits_in_threads() -> None:
+    """From now on in this process, Ray Tune fits may run in several threads at once: one
+    started in a thread other than the main one keeps its stop event where
+    ``stop_fit_in_this_thread`` finds it, and the registries are written one at a time."""
+    import functools
+    import importlib
+    import threading
+
+    module = importlib.import_module(TUNE_RUN_MODULE)
+    current = getattr(module, SIGNAL_CATCHING)
+    if getattr(current, "keeps_thread_events", False):
+        return
+
+    @functools.wraps(current)
+    def setup():
+        if threading.current_thread() is threading.main_thread():
+            return current()
+        event = threading.Event()
+        _thread_stops[threading.get_ident()] = event
+        return event
+
+    setup.keeps_thread_events = True
+    setattr(module, SIGNAL_CATCHING, setup)
+
+    registry, lock = importlib.import_module(REGISTRY_MODULE), threading.RLock()
+    for class_name, method_name in REGISTRY_WRITES:
+        cls = getattr(registry, class_name)
+        setattr(cls, method_name, one_at_a_time(getattr(cls, method_name), lock))
+
+
+def one_at_a_time(method, lock):
+    import functools
+
+    @functools.wraps(method)
+    def locked(*args, **kwargs):
+        with lock:
+            return method(*args, **kwargs)
+    return locked
+
+
+def stop_fit_in_this_thread() -> bool:
+    """Ray Tune's graceful stop of the fit this (non-main) thread runs; whether there was one."""
+    import threading
+
+    event = _thread_stops.get(threading.get_ident())
+    if event is None:
+        return False
+    event.set()
+    return True

@@ -10,11 +10,14 @@ what it has, then prints how to resume; a second stops at once. Outside Ray Tune
 into a resumable stop. The exit status is 128 + the signal's number (130, 143, 129).
 
 ``auto`` ends a family's time slice the same way once its trials are paused
-(``end_fit``), and tells that apart from a person's signal.
+(``end_fit``), and tells that apart from a person's signal. With two lanes it runs two
+fits at once, one in a thread of its own: a person's signal stops both, each at its own
+step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -28,11 +31,28 @@ class StopSignals:
 
     def __init__(self):
         self.received: int | None = None  # the first stop signal, if one came
-        self.in_fit = False  # inside Ray Tune's loop, whose SIGUSR1 handler stops it gracefully
-        # when the first signal came inside Ray Tune's loop (time.monotonic()): the loop is
-        # stopped by ``GracefulStop`` once no trial's checkpoint is still being recorded
+        self.fits = 0  # Ray Tune's loops running (auto's two lanes: two), stopped gracefully (``end_fit``)
+        self.fits_lock = threading.Lock()
+        # when the first signal came (time.monotonic()): each of Ray Tune's loops running then
+        # or started after is stopped by its ``GracefulStop`` once no trial's checkpoint is
+        # still being recorded
         self.stop_pending: float | None = None
         self.previous: dict = {}
+
+    @property
+    def in_fit(self) -> bool:
+        return self.fits > 0
+
+    @contextlib.contextmanager
+    def fitting(self):
+        """Inside Ray Tune's loop: a first signal goes to it, rather than raising."""
+        with self.fits_lock:
+            self.fits += 1
+        try:
+            yield
+        finally:
+            with self.fits_lock:
+                self.fits -= 1
 
     @property
     def exit_status(self) -> int:
@@ -69,9 +89,8 @@ class StopSignals:
         if self.received is not None:
             raise KeyboardInterrupt  # a second signal: at once
         self.received = signum
-        if self.in_fit:
-            self.stop_pending = time.monotonic()
-        else:
+        self.stop_pending = time.monotonic()
+        if not self.in_fit:
             raise KeyboardInterrupt
 
 
@@ -92,9 +111,13 @@ def stop_now(signals: StopSignals, saving: bool) -> bool:
 
 
 def end_fit() -> None:
-    """Ray Tune's graceful stop of the running fit (its SIGUSR1 handler, installed by every
-    ``Tuner.fit``): running trials stop, the experiment's state is saved."""
-    os.kill(os.getpid(), signal.SIGUSR1)
+    """Ray Tune's graceful stop of the fit this thread runs (its SIGUSR1 handler, installed
+    by every ``Tuner.fit`` in the main thread; in another thread, the fit's own stop event):
+    running trials stop, the experiment's state is saved."""
+    from . import internals
+
+    if not internals.stop_fit_in_this_thread():
+        os.kill(os.getpid(), signal.SIGUSR1)
 
 
 # The command's own (``installed``); a search reads it.

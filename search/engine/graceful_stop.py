@@ -16,8 +16,16 @@ from .. import stopping
 
 
 class GracefulStop(Callback):
+    """One fit's: ``auto``'s two lanes run two at once, and each stops its own."""
+
+    def __init__(self):
+        self.sent = False
+
+    def __getstate__(self):  # pickled with the Tuner: a restored fit has a stop of its own to send
+        return {"sent": False}
+
     def on_step_end(self, iteration, trials, **info):
         signals = stopping.CURRENT
-        if signals.in_fit and stopping.stop_now(signals, any(t.is_saving for t in trials)):
-            signals.stop_pending = None
+        if not self.sent and signals.in_fit and stopping.stop_now(signals, any(t.is_saving for t in trials)):
+            self.sent = True
             stopping.end_fit()

@@ -55,6 +55,7 @@ class Options:
     # auto
     auto: str | None = None  # the auto run a family search belongs to
     families: str | None = None  # auto's families, comma-separated
+    cpus_cap: float | None = None  # auto's second lane: the CPUs its classical trials may hold at once
     no_tta: bool = False
 
     @classmethod

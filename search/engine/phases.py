@@ -243,6 +243,7 @@ def settings(search: Search):
         budget=search.budget, pause=search.pause, probe_first=bool(getattr(args, "auto", None)),
         verbose=args.verbose, fidelity=search.fidelity,
         trial_settings=search.trial_settings, points_to_evaluate=search.points, fixed=search.fixed,
+        cpus_cap=args.cpus_cap, trainable_name=family.name if getattr(args, "auto", None) else None,
     )
 
 
@@ -281,12 +282,9 @@ def fit(search: Search, tuner):
     with InterruptWatch(search.args.verbose) as watch, warnings.catch_warnings():
         # a resumed trial that restarts reports its first rungs again; Optuna keeps the first
         warnings.filterwarnings("ignore", message="The reported value is ignored", category=UserWarning)
-        signals.in_fit = True
         signals.reinstall()  # from whatever native code took them since (TensorFlow's absl, Ray)
-        try:
+        with signals.fitting():
             results = tuner.fit()
-        finally:
-            signals.in_fit = False
     search.wall += time.monotonic() - started
     search.interrupted = watch.interrupted
     return results

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -32,7 +33,8 @@ class Progress(Callback):
         self.estimated = False
         self.fidelity = fidelity
         self.stream = stream or sys.stdout
-        self.live = self.stream.isatty()
+        # one line redrawn in place is the main thread's: auto's second lane (a thread) prints plain lines
+        self.live = self.stream.isatty() and threading.current_thread() is threading.main_thread()
         self.interval = interval if interval is not None else (0.5 if self.live else 30.0)
         self.time_budget_s = time_budget_s
         self.started = time.monotonic()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from trainables.data import Splits
@@ -38,6 +38,13 @@ class SearchSettings:
     verbose: bool = False
     points_to_evaluate: list[dict] | None = None  # evaluated first, in order (default: the space's DEFAULTS)
     fixed: dict | None = None  # --fix: parameters held at one value
+    # auto's two lanes: the CPUs this search's trials may hold at once (the rest are the networks')
+    cpus_cap: float | None = None
+    # the name Ray Tune registers the trainable under (default: its function's, ``train``). Ray
+    # keeps one trainable per name for the whole driver: auto's two lanes run two families'
+    # Tuners at once, and the second's "train" replaced the first's (a cnn trial ran the svm's
+    # code). ``auto`` names each family's after the family.
+    trainable_name: str | None = None
 
 
 # The environment of a classical search's Ray workers. A reused worker runs each trial in
@@ -127,11 +134,12 @@ def check_trial_fits(cpus: float, gpus: float) -> None:
                              hint=f"ask for at most {have_gpus:g}" if have_gpus else "leave --gpus-per-trial out on a machine without a GPU")
 
 
-def slots(cpus_per_trial: float) -> int:
-    """How many trials fit at once on the Ray cluster's CPUs."""
+def slots(cpus_per_trial: float, cpus_cap: float | None = None) -> int:
+    """How many trials fit at once on the Ray cluster's CPUs (at most ``cpus_cap`` of them)."""
     import ray
 
-    return max(1, int(ray.cluster_resources().get("CPU", 1) // max(cpus_per_trial, 1e-9)))
+    cpus = ray.cluster_resources().get("CPU", 1)
+    return max(1, int(min(cpus, cpus_cap or cpus) // max(cpus_per_trial, 1e-9)))
 
 
 def quiet_ray_tune(verbose: bool) -> None:
@@ -212,13 +220,17 @@ def trainable(family: Family, splits: Splits, s: SearchSettings):
         resources = {"cpu": s.cpus_per_trial}
     else:
         settings["first_points"] = first_points(family, s)  # fitted on all of train at once, see trainables.classical
-        resources = TrialResources(s.cpus_per_trial, node_cpus(), settings["first_points"])
+        first_cpus = min(node_cpus(), s.cpus_cap or float("inf"))
+        resources = TrialResources(s.cpus_per_trial, first_cpus, settings["first_points"])
         # ...where that fits in the budget, as this family's defaults cost on the reference machine
         from .priors import full_fit_seconds
 
         settings["first_point_seconds"] = (float("inf") if s.probe_first else
-                                           full_fit_seconds(family.name, len(splits.index["train"]), node_cpus()))
-    return tune.with_resources(tune.with_parameters(family.trainable().train, data=splits, settings=settings), resources)
+                                           full_fit_seconds(family.name, len(splits.index["train"]), first_cpus))
+    run = tune.with_parameters(family.trainable().train, data=splits, settings=settings)
+    if s.trainable_name:
+        run.__name__ = s.trainable_name
+    return tune.with_resources(run, resources)
 
 
 def progress_dir(s: SearchSettings) -> Path:
@@ -242,8 +254,16 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
 
     quiet_ray_tune(s.verbose)
     internals.reopen_search(path)  # one that ran out of time proposes trials again in the new budget
-    tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
-                               resume_errored=retry_failed, restart_errored=False)
+    try:
+        tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
+                                   resume_errored=retry_failed, restart_errored=False)
+    except ValueError as e:
+        if not s.trainable_name or "Invalid trainable input" not in str(e):
+            raise
+        # an auto run started before its families' trainables were named after them: Ray
+        # Tune restores only under the name it was built with
+        tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, replace(s, trainable_name=None)),
+                                   resume_unfinished=True, resume_errored=retry_failed, restart_errored=False)
     # Tuner.restore unpickles the first run's callbacks (that process's terminal and MLflow
     # client), searcher and scheduler (its budget); Tuner has no public setter for them,
     # so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the new budget
@@ -308,7 +328,7 @@ def searcher(family: Family, s: SearchSettings):
     # the ones TuneConfig hands down (ASHA still needs them there).
     optuna_search = OptunaSearch(space=fixed.apply(family.space().space, s.fixed or {}), metric=METRIC, mode=MODE,
                                  sampler=sampler(s.searcher, s.seed), points_to_evaluate=first_points(family, s))
-    return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial), budget=s.budget or no_budget(),
+    return BudgetedLimiter(optuna_search, max_concurrent=slots(s.cpus_per_trial, s.cpus_cap), budget=s.budget or no_budget(),
                            family=family.name, pause=s.pause)
 
 

@@ -110,3 +110,52 @@ def test_auto_stopped_by_a_signal_concludes_and_resumes_where_it_stopped(tmp_pat
     c = MlflowClient(f"sqlite:///{results / 'mlflow.db'}")
     autos = c.search_runs([e.experiment_id for e in c.search_experiments()], "tags.`fer_search.family` = 'auto'")
     assert len(autos) == 1 and autos[0].info.status == "FINISHED"
+
+
+def reports(folder) -> list[dict]:
+    return [json.loads(line) for f in sorted(folder.glob("*/result.json")) for line in f.read_text().splitlines()]
+
+
+@pytest.mark.alone  # its assertion is the budget, and the lanes' overlap in time
+def test_with_a_gpu_networks_train_while_classical_trials_use_the_other_cores_and_a_stop_resumes_both(tmp_path):
+    """The CPU twin of a GPU workstation (``tests/fakes/logical_gpu.py``: Ray claims a GPU,
+    Keras finds none and trains on the CPU): the cnn's lane and the svm's run at once, a
+    SIGTERM stops both lanes' fits and concludes, and ``--resume`` continues both."""
+    results, models = tmp_path / "results", tmp_path / "models"
+    prepare_store(results)
+    command = [sys.executable, "-m", "tests.fakes.logical_gpu", "auto", "--data", TINY_DEMO, "--families", "svm,cnn",
+               "--name", "g", "--results-dir", str(results), "--models-dir", str(models)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([*command, "--time-budget", "240"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 180
+    while time.time() < deadline and len(reports(results / "g-cnn")) < 2:  # the cnn's second epoch, the svm's trials beside it
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 143, err[-3000:]
+    assert "auto: two lanes at once: cnn on the GPU, svm on 1 of the 2 CPUs" in out
+    assert "continue with python -m search auto --resume --name g" in out and "Traceback" not in err
+    epochs, fits = reports(results / "g-cnn"), reports(results / "g-svm")
+    assert len(epochs) >= 2 and fits
+    # svm trials reported while a cnn epoch ran: the lanes ran at once, not in turns
+    spans = [(e["timestamp"] - e["time_this_iter_s"], e["timestamp"]) for e in epochs]
+    assert any(start <= f["timestamp"] <= end for f in fits for start, end in spans), (spans, [f["timestamp"] for f in fits])
+    stopped = json.loads((results / "g" / "auto.json").read_text())
+    cnn_trials = [f.parent for f in (results / "g-cnn").glob("*/result.json")]
+
+    resumed = subprocess.run([*command, "--resume", "--time-budget", "90"], cwd=tmp_path, env=env, capture_output=True,
+                             text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    used = next(line for line in resumed.stdout.splitlines() if line.startswith("time: "))
+    assert float(used.rsplit("(", 1)[1].rstrip("%)")) <= 102.0, used  # the CLI's clock: Ray's start is the launcher's
+    record = json.loads((results / "g" / "auto.json").read_text())
+    assert len(record["runs"]) == 2 and len(record["decisions"]) > len(stopped["decisions"])
+    for trial in cnn_trials:  # each went on from its checkpoint, no epoch again
+        after = [json.loads(line)["epoch"] for line in (trial / "result.json").read_text().splitlines()]
+        assert after == sorted(set(after)), (trial.name, after)
+    assert len(reports(results / "g-cnn")) > len(epochs)
+    assert len(reports(results / "g-svm")) > len(fits)
+    assert {c["family"] for c in record["final"]["choice"]["candidates"]} == {"svm", "cnn"}
+    assert (models / "auto_best.json").exists()

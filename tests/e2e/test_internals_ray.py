@@ -82,3 +82,68 @@ def test_the_experiment_state_is_saved_when_a_trial_changed_not_at_every_step(ra
     trials = [json.loads(t[0]) if isinstance(t[0], str) else t[0] for t in json.loads(state.read_text())[internals.TRIAL_DATA]]
     assert len(trials) == 2 and all(t["status"] == "TERMINATED" for t in trials)
     assert sorted(r.metrics["v"] for r in results) == [3, 4]
+
+
+def test_two_fits_run_at_once_in_two_threads_and_the_threads_one_stops_and_resumes(ray_local, tmp_path):
+    """auto's two lanes: each fit runs its own trainable (Ray keeps one per name), the
+    thread's fit stops gracefully where ``stop_fit_in_this_thread`` asks (no signal reaches
+    a thread), its trial is left unfinished, and a restore continues it from its checkpoint."""
+    import tempfile
+    import threading
+    import time
+    from pathlib import Path
+
+    from ray import tune
+
+    internals.fits_in_threads()
+
+    def counting(config):
+        start = 0
+        if checkpoint := tune.get_checkpoint():
+            with checkpoint.as_directory() as folder:
+                start = int((Path(folder) / "i").read_text())
+        for i in range(start, 40):
+            time.sleep(0.3)
+            with tempfile.TemporaryDirectory() as folder:
+                (Path(folder) / "i").write_text(str(i + 1))
+                tune.report({"i": i + 1, "who": "counting"}, checkpoint=tune.Checkpoint.from_directory(folder))
+
+    def quick(config):
+        time.sleep(2.0)
+        tune.report({"who": "quick"})
+
+    def named(fn, name):
+        run = tune.with_parameters(fn)
+        run.__name__ = name
+        return run
+
+    class StopAfterFirst(tune.Callback):
+        def __init__(self):
+            self.stopped = None
+
+        def on_trial_result(self, iteration, trials, trial, result, **info):
+            if self.stopped is None and result["i"] >= 2:
+                self.stopped = internals.stop_fit_in_this_thread()
+
+    stop, started, out = StopAfterFirst(), threading.Barrier(2), {}
+
+    def in_thread():
+        tuner = tune.Tuner(named(counting, "counting"), run_config=tune.RunConfig(
+            name="side", storage_path=str(tmp_path), verbose=0, callbacks=[stop]))
+        started.wait()
+        out["side"] = tuner.fit()
+    thread = threading.Thread(target=in_thread)
+    thread.start()
+    main = tune.Tuner(named(quick, "quick"), run_config=tune.RunConfig(name="main", storage_path=str(tmp_path), verbose=0))
+    started.wait()
+    (quick_result,) = main.fit()
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert quick_result.metrics["who"] == "quick"
+    (side,) = out["side"]
+    assert stop.stopped is True and side.metrics["who"] == "counting" and side.metrics["i"] < 40
+    assert len(internals.unfinished_trials(tmp_path / "side")) == 1  # left to continue, as a paused slice
+    (resumed,) = tune.Tuner.restore(str(tmp_path / "side"), trainable=named(counting, "counting"),
+                                    resume_unfinished=True).fit()
+    counted = [json.loads(line)["i"] for line in (Path(resumed.path) / "result.json").read_text().splitlines()]
+    assert counted[-1] == 40 and counted.count(1) == 1  # from its checkpoint, not from the start

@@ -67,3 +67,41 @@ def test_with_no_unit_in_progress_the_slice_is_decided_when_its_time_is_up(run):
     slices, _ = run
     slices.on_step([PAUSED])
     assert slices.pausing and slices.next_choice.family == "svm"
+
+
+def test_with_two_lanes_each_chooses_among_its_own_families_and_drops_within_them(run):
+    """The networks' lane has the cnn alone: it keeps the time whatever the svm's rate, and
+    the classical lane gives the svm its time while the cnn trains, where one lane would
+    hand the slice between them. The rf, trailing the svm by the margin, is dropped in
+    the classical lane; the cnn, behind the svm too, is never dropped by the other lane."""
+    slices, decisions = run
+    lanes, budget = slices.lanes, slices.budget
+    lanes["rf"] = Lane(SimpleNamespace(name="rf", is_network=False), args=None,
+                       curve=Curve(start=0.25, improvements=[(300.0, 0.48)], spent=600.0, min_gain=MIN_GAIN, reports=6,
+                                   recent=[450.0, 500.0, 550.0, 600.0]))
+    networks = Slices(lanes, budget, 7200, {}, lambda *_: None, lambda *a: decisions.append(a), track=["cnn"])
+    classical = Slices(lanes, budget, 7200, {}, lambda *_: None, lambda *a: decisions.append(a), track=["svm", "rf"])
+    assert networks.decide().family == "cnn"  # one lane would give this slice to the svm (the fixture's first assertion)
+    assert classical.decide().family == "svm"
+    assert lanes["rf"].state == "dropped" and lanes["cnn"].playing
+    assert ("rf", "dropped") == decisions[-1][:2]
+
+
+@pytest.mark.parametrize("gpus, cpus, per_trial, expected, cap", [
+    (0, 16, None, [["svm", "rf", "cnn"]], None),  # no GPU: a network trial takes every core, the families take turns
+    (1, 16, None, [["cnn"], ["svm", "rf"]], 15.0),  # one network trial on the GPU holds a CPU
+    (2, 16, 0.5, [["cnn"], ["svm", "rf"]], 12.0),  # four network trials share two GPUs
+    (1, 1, None, [["svm", "rf", "cnn"]], None),  # the network trial would hold the only CPU
+])
+def test_two_lanes_where_the_cluster_has_gpus_networks_on_them_classical_trials_on_the_cores_left(
+        gpus, cpus, per_trial, expected, cap):
+    from search import registry
+    from search.engine.auto.driver import two_lanes
+
+    said = []
+    families = [registry.get(n) for n in ("svm", "rf", "cnn")]
+    assert two_lanes(families, cpus, gpus, per_trial, said.append) == (expected, cap)
+    assert two_lanes(families[:2], cpus, gpus, per_trial, said.append) == ([["svm", "rf"]], None)  # no network: one lane
+    if cap:
+        on = "the GPU" if gpus == 1 else f"the {gpus} GPUs"
+        assert said[0] == f"auto: two lanes at once: cnn on {on}, svm and rf on {cap:.0f} of the {cpus} CPUs"

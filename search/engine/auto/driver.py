@@ -9,6 +9,7 @@ family's search concluded (its best exported), the leaderboard, the final choice
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -55,9 +56,16 @@ class Auto:
     tracker: object = None
     started_ray: bool = False
     costs: final.FinalCosts = field(default_factory=lambda: final.FinalCosts({}, {}))  # the final choice's, learned
+    # the families each lane runs at once (``two_lanes``): one lane, every family, on a machine without GPUs
+    tracks: list = field(default_factory=list)
+    record_lock: object = field(default_factory=threading.RLock)  # two lanes decide and save at once
 
     # -- the record
     def log_decision(self, family: str, unit: str, val, why: str) -> None:
+        with self.record_lock:
+            self._log_decision(family, unit, val, why)
+
+    def _log_decision(self, family: str, unit: str, val, why: str) -> None:
         now = time.time()
         elapsed, left = now - self.args.started, self.budget.left(now)
         best = f"best val {val:.4f}" if val is not None else "no val yet"
@@ -69,6 +77,10 @@ class Auto:
         self.save()
 
     def save(self) -> None:
+        with self.record_lock:
+            self._save()
+
+    def _save(self) -> None:
         self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
                                       "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
                                       "reports": lane.curve.reports, "recent": lane.curve.recent,
@@ -103,14 +115,14 @@ class Auto:
 def run(args, say=print) -> int:
     args = Options.of(args)
     auto = prepare(args, say)
-    from .run import Slices, loop
+    from .run import Slices, loop_in_lanes
 
     ended = None
     try:
         start_tracking(auto)
-        slices = Slices(auto.lanes, auto.budget, args.time_budget, probe_costs(auto), say,
-                        auto.log_decision)
-        loop(slices)
+        costs = probe_costs(auto)
+        loop_in_lanes([Slices(auto.lanes, auto.budget, args.time_budget, costs, say, auto.log_decision, track=names)
+                       for names in auto.tracks or [list(auto.lanes)]])
         ended = time.monotonic()
         return conclude(auto)
     except BaseException as e:
@@ -152,14 +164,16 @@ def prepare(args, say) -> Auto:
     budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
     started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
     start, least_gain = majority_share(splits.y("val")), noise_gain(faces["val"])
-    lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name))),
+    tracks, classical_cpus = two_lanes(families, cpus, gpus, args.gpus_per_trial, say)
+    lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name)),
+                                         cpus_cap=None if f.is_network else classical_cpus),
                           curve=Curve(start=start, min_gain=least_gain, trend=f.is_network)) for f in families}
     state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
                         "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
                           "budget_seconds": args.time_budget, "command": " ".join(["python", "-m", "search", *args.argv])})
     auto = Auto(args, name, folder, data, splits, budget, lanes, say, state, started_ray=started_ray,
-                costs=final.FinalCosts.learned(results_dir, lanes))
+                costs=final.FinalCosts.learned(results_dir, lanes), tracks=tracks)
     if earlier:
         restore_lanes(auto, earlier)
     budget.fixed_seconds *= max(len(lanes), 1)  # each family's search ends with its own MLflow writes
@@ -289,9 +303,33 @@ def majority_share(y) -> float:
     return float(np.bincount(y).max() / len(y)) if len(y) else 0.0
 
 
-def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool):
+def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | None, say) -> tuple[list, float | None]:
+    """The families each lane runs at once, and the CPUs the classical lane's trials may
+    hold. Where the cluster has GPUs, the networks train on them while the classical
+    families' trials use the CPUs the network trials leave: two lanes on one clock, each
+    with its own slices (``run.loop_in_lanes``). Elsewhere one lane: a network trial on a
+    CPU takes every core, and the families take turns."""
+    names = [f.name for f in families]
+    networks = [f for f in families if f.is_network]
+    classical = [f.name for f in families if not f.is_network]
+    if gpus < 1 or not networks or not classical:
+        return [names], None
+    per_trial = gpus_per_trial or 1.0  # a network trial's GPUs, as its search asks (``phases.settings``)
+    held = max(f.cpus_per_trial for f in networks) * max(1, int(gpus // per_trial))
+    left = int(cpus - held)
+    if left < 1:
+        say(f"auto: one lane: the network trials on the {gpus:g} GPUs hold all {cpus:g} CPUs")
+        return [names], None
+    on = "the GPU" if gpus == 1 else f"the {gpus:g} GPUs"
+    say(f"auto: two lanes at once: {' and '.join(f.name for f in networks)} on {on}, "
+        f"{' and '.join(classical)} on {left} of the {cpus:g} CPUs")
+    return [[f.name for f in networks], classical], float(left)
+
+
+def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool, cpus_cap: float | None = None):
     """The family search's own command line, parsed by the CLI's parser (so it has every
-    option a family search has, with its defaults)."""
+    option a family search has, with its defaults); ``cpus_cap``: the CPUs its trials may
+    hold at once (``two_lanes``)."""
     from ...cli import build_parser
 
     argv = [family.name, "--name", f"{name}-{family.name}", "--trials", str(MAX_TRIALS), "--seed", str(args.seed),
@@ -316,7 +354,7 @@ def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool)
     if resume:
         argv.append("--resume")
     parsed = build_parser().parse_args(argv)
-    parsed.argv, parsed.started, parsed.auto = argv, args.started, name
+    parsed.argv, parsed.started, parsed.auto, parsed.cpus_cap = argv, args.started, name, cpus_cap
     return Options.of(parsed)
 
 

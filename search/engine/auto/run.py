@@ -11,6 +11,7 @@ search is concluded (its best exported), and the final choice is made (``final.p
 
 from __future__ import annotations
 
+import threading
 import time
 
 from ray.tune import Callback
@@ -33,8 +34,12 @@ def slice_seconds(budget_seconds: float) -> float:
 class Slices:
     """The allocator's side of the run: the lanes, the clock, the decisions."""
 
-    def __init__(self, lanes: dict, budget, budget_seconds: float, probe_cost: dict, say, log_decision):
+    def __init__(self, lanes: dict, budget, budget_seconds: float, probe_cost: dict, say, log_decision,
+                 track: list | None = None):
         self.lanes, self.budget, self.say = lanes, budget, say
+        # the families these slices choose among (auto's two lanes: the networks, or the
+        # classical families)
+        self.track = list(lanes) if track is None else list(track)
         self.step = slice_seconds(budget_seconds)
         self.probe_cost = probe_cost
         self.log_decision = log_decision  # (elapsed, left, family, unit, val, why) -> None
@@ -58,7 +63,8 @@ class Slices:
     def decide(self) -> allocator.Choice | None:
         """Drop the families that cannot catch up, then choose among the rest."""
         left = self.seconds_left()
-        in_play = {name: lane.curve for name, lane in self.lanes.items() if lane.playing}
+        # a family trails within its lane: another lane's time is not this one's to give
+        in_play = {name: self.lanes[name].curve for name in self.track if self.lanes[name].playing}
         for name, why in allocator.to_drop(in_play, left).items():
             lane = self.lanes[name]
             lane.state, lane.why = DROPPED, why
@@ -176,7 +182,7 @@ class SliceWatch(Callback):
 def loop(slices: Slices) -> None:
     """Slices until no family's next unit fits, or a person stops the run."""
     choice = slices.decide()
-    while choice is not None:
+    while choice is not None and not stopping.CURRENT.received:
         lane = slices.lanes[choice.family]
         lane.search.pause = PauseRule(slices)
         lane.search.watchers = [SliceWatch(slices, lane)]
@@ -191,3 +197,33 @@ def loop(slices: Slices) -> None:
         if stopping.CURRENT.received:
             return
         choice = slices.next_choice if slices.pause_sent else slices.decide()
+
+
+def loop_in_lanes(lanes: list[Slices]) -> None:
+    """Each lane's slices at once, on one clock: the first lane's in this thread, the
+    others' each in a thread of its own (Ray Tune runs a fit in any thread, and
+    ``internals.fits_in_threads`` lets a slice end there). A person's stop ends
+    every lane's fit (``stopping.StopSignals``); this returns when every lane has ended."""
+    if len(lanes) == 1:
+        loop(lanes[0])
+        return
+    from ... import internals
+
+    internals.fits_in_threads()
+    failed = []
+
+    def side(slices: Slices) -> None:
+        try:
+            loop(slices)
+        except BaseException as e:  # raised here, in the main thread, once every lane has ended
+            failed.append(e)
+    threads = [threading.Thread(target=side, args=(s,), name=f"auto-{'+'.join(s.track)}", daemon=True) for s in lanes[1:]]
+    for thread in threads:
+        thread.start()
+    try:
+        loop(lanes[0])
+    finally:
+        for thread in threads:  # a person's stop reaches their fits too; a second signal stops at once
+            thread.join()
+    if failed:
+        raise failed[0]
