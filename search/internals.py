@@ -9,6 +9,7 @@ Import Ray only inside the functions: the CLI loads this module before Ray may b
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 READ_FOR = {"ray": "2.60", "optuna": "5.0"}
@@ -230,3 +231,14 @@ def stop_fit_in_this_thread() -> bool:
         return False
     event.set()
     return True
+
+
+# ``Tuner.restore`` refuses a trainable registered under another name than the one the
+# experiment was built with, and names the one it expects only in its error's message.
+RESTORE_NAME = re.compile(r"^Invalid `trainable` input to `Tuner.restore\(\)`.* but expected '([^']+)'\.?$", re.S)
+
+
+def restore_expected_name(error: Exception) -> str | None:
+    """The trainable name ``Tuner.restore``'s refusal expects, or None for another error."""
+    found = RESTORE_NAME.match(str(error))
+    return found.group(1) if found else None

@@ -250,20 +250,11 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
     early-stopped trials are kept, unfinished ones continue (a network from its last
     epoch's checkpoint), failed ones run again only when asked; the searcher's state
     (Optuna's study) comes back with it."""
-    from ray import tune
-
     quiet_ray_tune(s.verbose)
     internals.reopen_search(path)  # one that ran out of time proposes trials again in the new budget
-    try:
-        tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, s), resume_unfinished=True,
-                                   resume_errored=retry_failed, restart_errored=False)
-    except ValueError as e:
-        if not s.trainable_name or "Invalid trainable input" not in str(e):
-            raise
-        # an auto run started before its families' trainables were named after them: Ray
-        # Tune restores only under the name it was built with
-        tuner = tune.Tuner.restore(path, trainable=trainable(family, splits, replace(s, trainable_name=None)),
-                                   resume_unfinished=True, resume_errored=retry_failed, restart_errored=False)
+    tuner = restore_under_its_name(path, lambda name: trainable(family, splits, replace(s, trainable_name=name)),
+                                   s.trainable_name, resume_unfinished=True, resume_errored=retry_failed,
+                                   restart_errored=False)
     # Tuner.restore unpickles the first run's callbacks (that process's terminal and MLflow
     # client), searcher and scheduler (its budget); Tuner has no public setter for them,
     # so its internal tuner's are replaced (BudgetedLimiter.set_state keeps the new budget
@@ -273,6 +264,22 @@ def restore_tuner(path: str, family: Family, splits: Splits, s: SearchSettings, 
     for part in (search_alg, trial_scheduler):
         part.budget, part.pause = s.budget, s.pause
     return tuner
+
+
+def restore_under_its_name(path: str, named, name: str | None, **options):
+    """``Tuner.restore`` with the trainable ``named(name)``, or, where the experiment was
+    built under another name, ``named`` that one: Ray Tune restores a trainable only under
+    the name it was built with, and an auto run started before its families' trainables were
+    named after them (``SearchSettings.trainable_name``) has them all as ``train``."""
+    from ray import tune
+
+    try:
+        return tune.Tuner.restore(path, trainable=named(name), **options)
+    except ValueError as e:
+        built_as = internals.restore_expected_name(e)
+        if built_as is None or built_as == name:
+            raise
+        return tune.Tuner.restore(path, trainable=named(built_as), **options)
 
 
 def build_tuner(family: Family, splits: Splits, s: SearchSettings, callbacks: list):

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from search import internals
 
 
@@ -147,3 +149,26 @@ def test_two_fits_run_at_once_in_two_threads_and_the_threads_one_stops_and_resum
                                     resume_unfinished=True).fit()
     counted = [json.loads(line)["i"] for line in (Path(resumed.path) / "result.json").read_text().splitlines()]
     assert counted[-1] == 40 and counted.count(1) == 1  # from its checkpoint, not from the start
+
+
+def test_a_search_built_under_the_old_trainable_name_restores_under_it(ray_local, tmp_path):
+    """An auto run started before its families' trainables were named after them resumes:
+    Ray Tune refuses the new name, and names the one it expects only in its message."""
+    from ray import tune
+
+    from search.engine.tuner import restore_under_its_name
+
+    def train(config):
+        tune.report({"v": 1})
+
+    def named(name):
+        run = tune.with_parameters(train)
+        run.__name__ = name or "train"
+        return run
+    tune.Tuner(named(None), run_config=tune.RunConfig(name="old", storage_path=str(tmp_path), verbose=0)).fit()
+    with pytest.raises(ValueError) as refused:
+        tune.Tuner.restore(str(tmp_path / "old"), trainable=named("svm"))
+    assert internals.restore_expected_name(refused.value) == "train"
+    assert internals.restore_expected_name(ValueError("something else")) is None
+    tuner = restore_under_its_name(str(tmp_path / "old"), named, "svm", resume_unfinished=True)
+    assert [r.metrics["v"] for r in tuner.fit()] == [1]
