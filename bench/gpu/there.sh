@@ -8,6 +8,9 @@
 #   (a) a cnn search, two trials side by side on the GPU (--gpus-per-trial 0.5), mixed_float16;
 #   (b) a resnet50 trial at 224 pixels with every block training;
 #   (c) the training benchmark: our trainable's faces/s against a bare model.fit.
+#   (d) auto over svm and cnn: on a GPU, two lanes at once (the cnn on it, the svm's
+#       trials on the cores left), within its budget (AUTO_LIMIT less 30 s).
+# The call's limit must hold the install and 3 x LIMIT + AUTO_LIMIT (LIMIT=120: 9 minutes).
 # The networks run under Keras on JAX, untracked. DATA: a FER2013 zip carried in a call of
 # its own, else the demo set generated there. GPUS=0 rehearses it on a CPU (rehearse.sh).
 set -uo pipefail
@@ -20,6 +23,7 @@ GPUS=${GPUS:-0.5}
 LIMIT=${LIMIT:-150}  # seconds per stage
 CPUS=${CPUS:-4}  # per trial (the H200 machine has 16 cores)
 BENCH=${BENCH:-}  # --quick: the training benchmark's smoke size (the CPU rehearsal)
+AUTO_LIMIT=${AUTO_LIMIT:-120}  # seconds for the auto stage
 mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 KERAS_BACKEND=jax XLA_PYTHON_CLIENT_PREALLOCATE=false RAY_USAGE_STATS_ENABLED=0 \
     FER_SEARCH_CACHE="$OUT/cache" KERAS_HOME="$OUT/keras" MPLCONFIGDIR="$OUT/mpl" MLFLOW_DISABLE_TELEMETRY=true
@@ -48,6 +52,9 @@ stage cnn-two-per-gpu "$LIMIT" $PY -m search cnn "${COMMON[@]}" --trials 2 --max
 stage resnet50-224 "$LIMIT" $PY -m search resnet50 "${COMMON[@]}" --weights none --fix input_size=224 \
     --fix unfreeze_blocks=16 --trials 1 --max-epochs 2 --gpus-per-trial "${GPUS/0.5/1}" --cpus-per-trial "$CPUS" --name r50-224
 stage training "$LIMIT" $PY -m bench --only training $BENCH --data "$DATA" --out "$OUT/bench"
+stage auto-lanes "$AUTO_LIMIT" $PY -m search auto "${COMMON[@]}" --families svm,cnn --max-epochs 30 \
+    --time-budget $((AUTO_LIMIT - 30)) --name auto-lanes
+grep -E "^(auto: |\[auto\]|final: |time: )" "$OUT/auto-lanes.txt" | tail -12
 say "per trial: epochs, faces/s, policy, device"
 $PY - "$OUT/results" <<'PY'
 import json, pathlib, sys
