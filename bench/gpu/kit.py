@@ -34,7 +34,8 @@ LIMIT_MIB = 64
 # What the image lacks, at the versions this checkout runs with (ray[tune], optuna, keras).
 CARRIED = ("ray", "optuna", "alembic", "sqlalchemy", "mako", "colorlog", "keras", "namex", "optree", "jsonschema",
            "jsonschema-specifications", "referencing", "rpds-py", "tensorboardx", "greenlet", "typing-inspection",
-           "pydantic", "pydantic-core", "annotated-types")  # pydantic: ray.train (v2), which ray.tune imports
+           "pydantic", "pydantic-core", "annotated-types",  # pydantic: ray.train (v2), which ray.tune imports
+           "skops", "prettytable", "wcwidth")  # skops: the classical families' exports (auto's svm)
 # Parts of Ray's wheel a search never loads (30.7 MiB of Java jar, 2.4 MiB of web client, ...).
 RAY_LEFT_OUT = ("ray/jars/", "ray/dashboard/client/", "ray/rllib/", "ray/serve/", "ray/llm/", "ray/cpp/")
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_17_x86_64", "manylinux_2_28_x86_64", "any")
