@@ -58,14 +58,10 @@ class Auto:
     costs: final.FinalCosts = field(default_factory=lambda: final.FinalCosts({}, {}))  # the final choice's, learned
     # the families each lane runs at once (``two_lanes``): one lane, every family, on a machine without GPUs
     tracks: list = field(default_factory=list)
-    record_lock: object = field(default_factory=threading.RLock)  # two lanes decide and save at once
+    record_lock: object = field(default_factory=threading.Lock)  # two lanes decide and save at once
 
     # -- the record
     def log_decision(self, family: str, unit: str, val, why: str) -> None:
-        with self.record_lock:
-            self._log_decision(family, unit, val, why)
-
-    def _log_decision(self, family: str, unit: str, val, why: str) -> None:
         now = time.time()
         elapsed, left = now - self.args.started, self.budget.left(now)
         best = f"best val {val:.4f}" if val is not None else "no val yet"
@@ -77,19 +73,18 @@ class Auto:
         self.save()
 
     def save(self) -> None:
+        # two lanes save from two threads; the JSON encoder (indented: pure Python) walks the
+        # other lane's curve while it takes a report, so its epochs go as a copy
         with self.record_lock:
-            self._save()
-
-    def _save(self) -> None:
-        self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
-                                      "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
-                                      "reports": lane.curve.reports, "recent": lane.curve.recent,
-                                      "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
-                                      "improvements": lane.curve.improvements, "epochs": lane.curve.epochs,
-                                      "lead": lane.curve.lead, "trials": len(lane.trials),
-                                      "trial_ids": sorted(lane.trials)}
-                               for name, lane in self.lanes.items()}
-        autos.write(self.folder, self.state)
+            self.state["lanes"] = {name: {"search": lane.args.name, "state": lane.state, "why": lane.why, "built": lane.built,
+                                          "spent": round(lane.curve.spent, 1), "start": lane.curve.start,
+                                          "reports": lane.curve.reports, "recent": lane.curve.recent,
+                                          "settled_at": lane.curve.settled_at, "partial": lane.curve.partial,
+                                          "improvements": lane.curve.improvements, "epochs": dict(lane.curve.epochs),
+                                          "lead": lane.curve.lead, "trials": len(lane.trials),
+                                          "trial_ids": sorted(lane.trials)}
+                                   for name, lane in self.lanes.items()}
+            autos.write(self.folder, self.state)
 
     def final_reserve(self, budget: Budget) -> float:
         """The final choice: each family's model loaded and scored on val and test again (a
