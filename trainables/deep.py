@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import backend
+from . import backend, rng
 from .data import Splits
 from .labels import NUM_CLASSES
 from .units import LiveDeadline, cosine_horizon, fits, typical_epoch_seconds, with_epoch_seconds
 
 CHECKPOINT_MODEL = "model.keras"
-EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last few epochs' seconds
+EPOCH_FILE = "epoch.json"  # epochs done, the best val so far, the last few epochs' seconds, the seed generators' states
 
 
 def optimizer(config: dict, learning_rate: float):
@@ -113,13 +113,14 @@ def train(config: dict, data: Splits, settings: dict) -> None:
     keras.utils.set_random_seed(int(settings["seed"]))
     node = ray.get_runtime_context().get_node_id()
     model, state = restore_or_build(config, settings, tune.get_checkpoint())
-    batch, seed = int(config["batch_size"]), int(settings["seed"])
-    train_inputs, val_inputs = inputs(data, "train", batch, seed), inputs(data, "val", batch, seed)
+    batch, seed, first = int(config["batch_size"]), int(settings["seed"]), state["epoch"]
+    if first:  # a continued trial draws on from where it was, not its first epoch's draws again (``rng``)
+        keras.utils.set_random_seed(seed + first)
+    train_inputs, val_inputs = inputs(data, "train", batch, seed + first), inputs(data, "val", batch, seed)
     weights = class_weights(data.y("train")) if config.get("class_weight") == "balanced" else None
     n_train, n_val = len(data.index["train"]), len(data.index["val"])
     max_epochs, deadline = int(settings["max_epochs"]), LiveDeadline(settings)
     progress = Path(settings["progress_dir"]) / f"{tune.get_context().get_trial_id()}.json" if settings.get("progress_dir") else None
-    first = state["epoch"]
     for epoch in range(first, max_epochs):
         if epoch > first and phase_of(config, epoch) != phase_of(config, epoch - 1):
             compile_for_phase(model, config, epoch)  # the backbone joins: a fresh optimiser
@@ -148,7 +149,8 @@ def train(config: dict, data: Splits, settings: dict) -> None:
             model.save(Path(folder) / CHECKPOINT_MODEL)
             model_mb = (Path(folder) / CHECKPOINT_MODEL).stat().st_size / 2**20
             # an epoch is the unit of work: its fit, its val and its checkpoint
-            state = {**with_epoch_seconds(state, time.perf_counter() - started), "epoch": epoch + 1}
+            state = {**with_epoch_seconds(state, time.perf_counter() - started), "epoch": epoch + 1,
+                     "generators": rng.generator_states(model)}
             (Path(folder) / EPOCH_FILE).write_text(json.dumps(state))
             tune.report(
                 {
@@ -182,6 +184,7 @@ def restore_or_build(config: dict, settings: dict, checkpoint):
     with checkpoint.as_directory() as folder:
         model = backend.jit_whole_step(keras.models.load_model(Path(folder) / CHECKPOINT_MODEL, safe_mode=True))
         state = {"best_val_accuracy": 0.0, **json.loads((Path(folder) / EPOCH_FILE).read_text())}
+    rng.set_generator_states(model, state.get("generators", {}))  # a checkpoint from before kept none
     epoch = state["epoch"]
     if epoch and phase_of(config, epoch) != phase_of(config, epoch - 1):
         compile_for_phase(model, config, epoch)

@@ -167,6 +167,36 @@ def test_a_trial_resumes_from_its_checkpoint_at_the_next_epoch(ray_local, tiny, 
     config = json.loads(next(tiny.results.glob("*/*/params.json")).read_text())
     assert reports["learning_rate"].tolist()[-2:] == pytest.approx([learning_rate_at(config, e, 3) for e in (1, 2)])
     assert read_board(tiny.results)["status"].tolist() == ["finished"]
+    # and on from where its random draws stood: the augmentation's and the dropout's seed
+    # generators are where three epochs in one go leave them, one or two draws a batch
+    # (RandomTranslation draws twice); restarted from their seeds, two epochs' draws
+    n_train = round(reports["images_per_second"].iloc[-1] * reports["epoch_seconds"].iloc[-1])
+    steps = -(-n_train // int(config["batch_size"]))
+    last = max(next(tiny.results.glob("*/*/params.json")).parent.glob("checkpoint_*"))
+    generators = json.loads((last / "epoch.json").read_text())["generators"]
+    assert {"random_flip/0", "random_contrast/0", "head_dropout/0"} <= set(generators)
+    assert all(state[1] in (3 * steps, 2 * 3 * steps) for state in generators.values()), generators
+
+
+def test_a_network_loaded_from_its_checkpoint_draws_on_where_it_stood(tmp_path):
+    """A .keras file does not keep the seed generators' states: loaded, a network draws
+    its first augmentations and dropout masks again, unless its states are set back."""
+    from trainables import rng
+
+    model = networks.build({"backbone": "cnn", "depth": 2, "width": 8, "augment": 0.8, "dropout": 0.4}, seed=3)
+    faces = np.random.default_rng(4).integers(0, 256, (8, 48, 48, 1), dtype=np.uint8)
+    for _ in range(3):
+        model(faces, training=True)  # three batches' draws
+    states = rng.generator_states(model)
+    assert states and all(state[1] in (3, 6) for state in states.values())  # one or two draws a batch
+    model.save(tmp_path / "model.keras")
+    expected = np.asarray(model(faces, training=True))
+
+    restored = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)
+    assert rng.set_generator_states(restored, states) == len(states)
+    assert np.allclose(np.asarray(restored(faces, training=True)), expected)
+    replaying = keras.models.load_model(tmp_path / "model.keras", safe_mode=True)  # its states from the seeds
+    assert not np.allclose(np.asarray(replaying(faces, training=True)), expected)
 
 
 def test_offline_without_cached_imagenet_weights_stops_at_once_with_the_way_out(tiny, monkeypatch):
