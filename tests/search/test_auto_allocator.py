@@ -420,6 +420,41 @@ def test_a_family_whose_probe_is_over_a_third_of_the_budget_is_left_out_unless_n
     assert any("cnn left out: its first epoch" in line and "over a third" in line for line in said) == (len(kept) == 2)
 
 
+def test_where_two_lanes_run_at_once_their_probes_are_counted_side_by_side_not_one_after_another():
+    """On a GPU machine the cnn's first epoch runs beside the svm's and the rf's first fits:
+    a budget that holds the longer lane's probes and every end keeps all three families;
+    counted one after another, the same budget leaves the dearest out."""
+    import time
+
+    from search import registry
+    from search.engine import priors
+    from search.engine.auto import driver
+
+    families = [registry.get(name) for name in ("svm", "rf", "cnn")]
+    n_train, n_scored = 25838, 2871 + 3589
+    probe = {f.name: priors.probe_seconds(f.name, n_train, 1, 1 if f.is_network else 0) for f in families}
+    ends = sum(priors.end_seconds(f.name, n_scored) * (1 + driver.FINAL_PER_EXPORT) for f in families)
+    side_by_side = max(probe["cnn"], probe["svm"] + probe["rf"]) + ends
+    serial = sum(probe.values()) + ends
+    assert side_by_side < serial
+    tracks, cap = driver.lane_split(families, cpus=4, gpus=1, gpus_per_trial=None)
+    assert tracks == [["cnn"], ["svm", "rf"]] and cap == 3.0
+
+    def kept(lanes):
+        now = time.time()
+        budget = Budget(deadline=now + priors.STARTUP_SECONDS + (side_by_side + serial) / 2, faces={"val": 2871, "test": 3589},
+                        fixed_seconds=0.0)
+        said = []
+        got = driver.affordable(families, budget, now, n_train, n_scored, cpus=4, gpus=1, say=said.append, named=True,
+                                tracks=lanes)
+        return [f.name for f in got], said
+    assert kept(tracks)[0] == ["svm", "rf", "cnn"]
+    names, said = kept(None)  # one lane: the probes one after another
+    dearest = max(probe, key=probe.get)
+    assert dearest not in names and len(names) == 2
+    assert any(line.startswith(f"auto: {dearest} left out: its probe") for line in said)
+
+
 def test_a_resumed_run_keeps_what_a_family_exported_before_and_only_its_own(tmp_path):
     """A family whose slices a resumed run never came back to still has its earlier export
     in the final choice, if this run's search of it wrote that export."""

@@ -105,3 +105,22 @@ def test_two_lanes_where_the_cluster_has_gpus_networks_on_them_classical_trials_
     if cap:
         on = "the GPU" if gpus == 1 else f"the {gpus} GPUs"
         assert said[0] == f"auto: two lanes at once: cnn on {on}, svm and rf on {cap:.0f} of the {cpus} CPUs"
+
+
+def test_a_run_resumed_from_a_version_whose_trainables_shared_one_name_goes_on_in_one_lane():
+    """Ray keeps one trainable per name in a driver: an auto run started before the
+    families' trainables were named after them has every family's as ``train``, and two
+    lanes at once would run one family's code for the other's trials."""
+    from search import registry
+    from search.engine.auto.driver import NAMED_TRAINABLES, lanes_of
+
+    families = [registry.get(n) for n in ("svm", "rf", "cnn")]
+    said = []
+    assert lanes_of({"decisions": []}, families, 4, 1, None, said.append) == ([["svm", "rf", "cnn"]], None)
+    assert said == ["auto: one lane: this run was started by an older version, whose families' trainables share one "
+                    "name (two lanes need one each)"]
+    said.clear()
+    assert lanes_of({NAMED_TRAINABLES: True}, families, 4, 1, None, said.append) == ([["cnn"], ["svm", "rf"]], 3.0)
+    assert lanes_of(None, families, 4, 1, None, said.append) == ([["cnn"], ["svm", "rf"]], 3.0)
+    assert lanes_of({"decisions": []}, families, 2, 0, None, said.append) == ([["svm", "rf", "cnn"]], None)  # no GPU
+    assert len(said) == 2 and all(line.startswith("auto: two lanes at once") for line in said)

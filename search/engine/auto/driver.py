@@ -32,6 +32,8 @@ from .lanes import DONE, DROPPED, FAILED, MAX_TRIALS, WAITING, Lane
 
 # The options a resumed run keeps (they define what is searched).
 KEPT = ("data", "val_fraction", "train_limit", "seed", "max_epochs", "families")
+# A run's record says its families' trainables are named after them (``SearchSettings.trainable_name``).
+NAMED_TRAINABLES = "trainables_named_by_family"
 # The final choice's share of the reserve, per family: its export scored again with TTA's views.
 FINAL_PER_EXPORT = 3.0
 # A family not named in --families whose first unit would take more than this share of the
@@ -159,12 +161,13 @@ def prepare(args, say) -> Auto:
     budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
     started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
     start, least_gain = majority_share(splits.y("val")), noise_gain(faces["val"])
-    tracks, classical_cpus = two_lanes(families, cpus, gpus, args.gpus_per_trial, say)
+    tracks, classical_cpus = lanes_of(earlier, families, cpus, gpus, args.gpus_per_trial, say)
     lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name)),
                                          cpus_cap=None if f.is_network else classical_cpus),
                           curve=Curve(start=start, min_gain=least_gain, trend=f.is_network)) for f in families}
     state = earlier or {"kind": "auto", "search": name, "families": [f.name for f in families],
-                        "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": []}
+                        "options": {k: getattr(args, k, None) for k in KEPT}, "runs": [], "decisions": [],
+                        NAMED_TRAINABLES: True}
     state["runs"].append({"started": datetime.fromtimestamp(args.started).isoformat(timespec="seconds"),
                           "budget_seconds": args.time_budget, "command": " ".join(["python", "-m", "search", *args.argv])})
     auto = Auto(args, name, folder, data, splits, budget, lanes, say, state, started_ray=started_ray,
@@ -200,8 +203,10 @@ def ray_and_families(args, budget: Budget, splits, say) -> tuple:
         tuning.check_storage(args.storage)
         cpus, gpus = tuning.cluster_cpus(), tuning.gpus_in_cluster()
         n_scored = len(splits.index["val"]) + len(splits.index["test"])
-        families = affordable(choose_families(args, gpus, say), budget, args.started, len(splits.index["train"]), n_scored,
-                              cpus, gpus, say, named=bool(args.families))
+        candidates = choose_families(args, gpus, say)
+        tracks, _ = lane_split(candidates, cpus, gpus, args.gpus_per_trial)
+        families = affordable(candidates, budget, args.started, len(splits.index["train"]), n_scored,
+                              cpus, gpus, say, named=bool(args.families), tracks=tracks)
     except BaseException:
         if started_ray:
             import ray
@@ -259,11 +264,13 @@ def choose_families(args, gpus: float, say) -> list:
 
 
 def affordable(families: list, budget: Budget, started: float, n_train: int, n_scored: int, cpus: float, gpus: float,
-               say, named: bool = False) -> list:
+               say, named: bool = False, tracks: list | None = None) -> list:
     """The families whose probe and end fit in the budget with the cheaper ones', cheapest
     first; a budget that holds none is refused. Unless the user ``named`` them, a family
     whose probe alone would take over ``MAX_PROBE_SHARE`` of the budget is left out too
-    (the cheapest family always stays)."""
+    (the cheapest family always stays). ``tracks``: the families each lane runs
+    (``lane_split``); the lanes' probes run at once, each lane's one after another, and
+    the ends one after another (one lane, every family, where it is not given)."""
     if budget.deadline is None:
         return families
     network_cpus = cpus if not gpus else 1
@@ -271,15 +278,22 @@ def affordable(families: list, budget: Budget, started: float, n_train: int, n_s
             for f in families}
     end = {f.name: priors.end_seconds(f.name, n_scored) for f in families}
     room = budget.left() - priors.STARTUP_SECONDS - budget.fixed_seconds
-    kept, used = [], 0.0
+    track_of = {name: i for i, names in enumerate(tracks or [[f.name for f in families]]) for name in names}
+    probing = dict.fromkeys(track_of.values(), 0.0)  # each lane's probes, one after another
+    kept, ends = [], 0.0
+
+    def with_it(f) -> float:  # the probes and the ends, were f kept too
+        lane = track_of[f.name]
+        probes = max(probing[t] + (cost[f.name] if t == lane else 0.0) for t in probing)
+        return probes + ends + end[f.name] * (1 + FINAL_PER_EXPORT)
     for f in sorted(families, key=lambda f: cost[f.name]):
-        need = cost[f.name] + end[f.name] * (1 + FINAL_PER_EXPORT)
         if kept and not named and cost[f.name] > MAX_PROBE_SHARE * room:
             say(f"auto: {f.name} left out: its first {'epoch' if f.is_network else 'unit'} (~{fmt_duration(cost[f.name])} here) "
                 f"is over a third of the budget (name it in --families to search it anyway)")
-        elif used + need <= room:
+        elif with_it(f) <= room:
             kept.append(f)
-            used += need
+            probing[track_of[f.name]] += cost[f.name]
+            ends += end[f.name] * (1 + FINAL_PER_EXPORT)
         else:
             say(f"auto: {f.name} left out: its probe (~{fmt_duration(cost[f.name])} here) and its end do not fit "
                 f"in the budget with the cheaper families'")
@@ -298,7 +312,7 @@ def majority_share(y) -> float:
     return float(np.bincount(y).max() / len(y)) if len(y) else 0.0
 
 
-def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | None, say) -> tuple[list, float | None]:
+def lane_split(families: list, cpus: float, gpus: float, gpus_per_trial: float | None) -> tuple[list, float | None]:
     """The families each lane runs at once, and the CPUs the classical lane's trials may
     hold. Where the cluster has GPUs, the networks train on them while the classical
     families' trials use the CPUs the network trials leave: two lanes on one clock, each
@@ -313,12 +327,36 @@ def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | 
     held = max(f.cpus_per_trial for f in networks) * max(1, int(gpus // per_trial))
     left = int(cpus - held)
     if left < 1:
-        say(f"auto: one lane: the network trials on the {gpus:g} GPUs hold all {cpus:g} CPUs")
         return [names], None
-    on = "the GPU" if gpus == 1 else f"the {gpus:g} GPUs"
-    say(f"auto: two lanes at once: {' and '.join(f.name for f in networks)} on {on}, "
-        f"{' and '.join(classical)} on {left} of the {cpus:g} CPUs")
     return [[f.name for f in networks], classical], float(left)
+
+
+def lanes_of(earlier: dict | None, families: list, cpus: float, gpus: float, gpus_per_trial: float | None,
+             say) -> tuple[list, float | None]:
+    """``two_lanes``, except for a run resumed from a version whose families' trainables
+    were all ``train``: Ray keeps one trainable per name in a driver, so its two lanes'
+    fits at once would run one family's code for the other's trials. It goes on in one lane."""
+    if earlier is not None and not earlier.get(NAMED_TRAINABLES) and len(lane_split(families, cpus, gpus,
+                                                                                   gpus_per_trial)[0]) == 2:
+        say("auto: one lane: this run was started by an older version, whose families' trainables share one name "
+            "(two lanes need one each)")
+        return [[f.name for f in families]], None
+    return two_lanes(families, cpus, gpus, gpus_per_trial, say)
+
+
+def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | None, say) -> tuple[list, float | None]:
+    """``lane_split``, said in one line where the cluster has GPUs."""
+    tracks, left = lane_split(families, cpus, gpus, gpus_per_trial)
+    kinds = {f.is_network for f in families}
+    if len(tracks) == 1:
+        if gpus >= 1 and len(kinds) == 2:
+            say(f"auto: one lane: the network trials on the {gpus:g} GPUs hold all {cpus:g} CPUs")
+        return tracks, left
+    networks, classical = tracks
+    on = "the GPU" if gpus == 1 else f"the {gpus:g} GPUs"
+    say(f"auto: two lanes at once: {' and '.join(networks)} on {on}, {' and '.join(classical)} on {left:g} of the "
+        f"{cpus:g} CPUs")
+    return tracks, left
 
 
 def family_args(args, family, name: str, cpus: float, gpus: float, resume: bool, cpus_cap: float | None = None):
