@@ -112,15 +112,15 @@ def test_a_run_resumed_from_a_version_whose_trainables_shared_one_name_goes_on_i
     families' trainables were named after them has every family's as ``train``, and two
     lanes at once would run one family's code for the other's trials."""
     from search import registry
-    from search.engine.auto.driver import NAMED_TRAINABLES, lanes_of
+    from search.engine.auto.driver import NAMED_TRAINABLES, two_lanes
 
     families = [registry.get(n) for n in ("svm", "rf", "cnn")]
     said = []
-    assert lanes_of({"decisions": []}, families, 4, 1, None, said.append) == ([["svm", "rf", "cnn"]], None)
+    assert two_lanes(families, 4, 1, None, said.append, earlier={"decisions": []}) == ([["svm", "rf", "cnn"]], None)
     assert said == ["auto: one lane: this run was started by an older version, whose families' trainables share one "
                     "name (two lanes need one each)"]
     said.clear()
-    assert lanes_of({NAMED_TRAINABLES: True}, families, 4, 1, None, said.append) == ([["cnn"], ["svm", "rf"]], 3.0)
-    assert lanes_of(None, families, 4, 1, None, said.append) == ([["cnn"], ["svm", "rf"]], 3.0)
-    assert lanes_of({"decisions": []}, families, 2, 0, None, said.append) == ([["svm", "rf", "cnn"]], None)  # no GPU
+    assert two_lanes(families, 4, 1, None, said.append, earlier={NAMED_TRAINABLES: True}) == ([["cnn"], ["svm", "rf"]], 3.0)
+    assert two_lanes(families, 4, 1, None, said.append, earlier=None) == ([["cnn"], ["svm", "rf"]], 3.0)
+    assert two_lanes(families, 2, 0, None, said.append, earlier={"decisions": []}) == ([["svm", "rf", "cnn"]], None)  # no GPU
     assert len(said) == 2 and all(line.startswith("auto: two lanes at once") for line in said)

@@ -161,7 +161,7 @@ def prepare(args, say) -> Auto:
     budget = Budget.of(args.started, args.time_budget, faces, learned_fixed_seconds(results_dir))
     started_ray, families, cpus, gpus = ray_and_families(args, budget, splits, say)
     start, least_gain = majority_share(splits.y("val")), noise_gain(faces["val"])
-    tracks, classical_cpus = lanes_of(earlier, families, cpus, gpus, args.gpus_per_trial, say)
+    tracks, classical_cpus = two_lanes(families, cpus, gpus, args.gpus_per_trial, say, earlier)
     lanes = {f.name: Lane(f, family_args(args, f, name, cpus, gpus, resume=bool(earlier and lane_built(earlier, f.name)),
                                          cpus_cap=None if f.is_network else classical_cpus),
                           curve=Curve(start=start, min_gain=least_gain, trend=f.is_network)) for f in families}
@@ -331,27 +331,21 @@ def lane_split(families: list, cpus: float, gpus: float, gpus_per_trial: float |
     return [[f.name for f in networks], classical], float(left)
 
 
-def lanes_of(earlier: dict | None, families: list, cpus: float, gpus: float, gpus_per_trial: float | None,
-             say) -> tuple[list, float | None]:
-    """``two_lanes``, except for a run resumed from a version whose families' trainables
-    were all ``train``: Ray keeps one trainable per name in a driver, so its two lanes'
-    fits at once would run one family's code for the other's trials. It goes on in one lane."""
-    if earlier is not None and not earlier.get(NAMED_TRAINABLES) and len(lane_split(families, cpus, gpus,
-                                                                                   gpus_per_trial)[0]) == 2:
+def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | None, say,
+              earlier: dict | None = None) -> tuple[list, float | None]:
+    """``lane_split``, said in one line where the cluster has GPUs. A run resumed from a
+    version whose families' trainables were all ``train`` (``earlier``, its record) goes on
+    in one lane: Ray keeps one trainable per name in a driver, so two lanes' fits at once
+    would run one family's code for the other's trials."""
+    tracks, left = lane_split(families, cpus, gpus, gpus_per_trial)
+    if len(tracks) == 1:
+        if gpus >= 1 and len({f.is_network for f in families}) == 2:
+            say(f"auto: one lane: the network trials on the {gpus:g} GPUs hold all {cpus:g} CPUs")
+        return tracks, left
+    if earlier is not None and not earlier.get(NAMED_TRAINABLES):
         say("auto: one lane: this run was started by an older version, whose families' trainables share one name "
             "(two lanes need one each)")
         return [[f.name for f in families]], None
-    return two_lanes(families, cpus, gpus, gpus_per_trial, say)
-
-
-def two_lanes(families: list, cpus: float, gpus: float, gpus_per_trial: float | None, say) -> tuple[list, float | None]:
-    """``lane_split``, said in one line where the cluster has GPUs."""
-    tracks, left = lane_split(families, cpus, gpus, gpus_per_trial)
-    kinds = {f.is_network for f in families}
-    if len(tracks) == 1:
-        if gpus >= 1 and len(kinds) == 2:
-            say(f"auto: one lane: the network trials on the {gpus:g} GPUs hold all {cpus:g} CPUs")
-        return tracks, left
     networks, classical = tracks
     on = "the GPU" if gpus == 1 else f"the {gpus:g} GPUs"
     say(f"auto: two lanes at once: {' and '.join(networks)} on {on}, {' and '.join(classical)} on {left:g} of the "
