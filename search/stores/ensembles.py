@@ -1,6 +1,7 @@
 """Soft-voting ensembles as files: a JSON manifest (``models/ensemble.json``), not a model
-file. It names its members by path and sha256, their weights and the TTA setting, and
-carries the data it was fitted on and its val and test scores, as a model card does.
+file. It names its members by path and sha256, their weights and the TTA setting (the
+number of views), and carries the data it was fitted on and its val and test scores, as a
+model card does.
 Loading it checks every member against the manifest's sha256 (and against the member's
 own card unless trusted), then loads each through its own format's guard; the vote
 itself is ``ensembling.soft_vote.Ensemble``.
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from trainables.errors import FerSearchError
 
-from ..ensembling.soft_vote import Ensemble
+from ..ensembling.soft_vote import EARLIER_TTA_VIEWS, TTA_VIEWS, Ensemble
 
 KIND = "fer-search ensemble"
 
@@ -45,10 +46,13 @@ def load(path: Path, trust: bool = False) -> Ensemble:
                                  hint="make the ensemble again: python -m search ensemble")
         members.append(models.load(member, trust=trust))
         cards.append(models.read_card(member))
-    return Ensemble(members, cards, [m["weight"] for m in manifest["members"]], bool(manifest["tta"]))
+    return Ensemble(members, cards, [m["weight"] for m in manifest["members"]], bool(manifest["tta"]),
+                    int(manifest.get("tta_views", EARLIER_TTA_VIEWS)))
 
 
 def write(path: Path, manifest: dict) -> None:
+    """The manifest, with the views its TTA averages (``tta_views``): its weights were fitted on them."""
     from .files import atomic_write
 
-    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps({"kind": KIND, **manifest}, indent=2) + "\n"))
+    manifest = {"kind": KIND, **manifest, "tta_views": TTA_VIEWS if manifest["tta"] else 1}
+    atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))

@@ -60,7 +60,7 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
     assert np.allclose(proba, expected, atol=1e-6)
     assert (ensemble.predict(faces) == expected.argmax(axis=1)).all()
 
-    # with TTA, each member's probabilities are the mean over the six views
+    # with TTA, each member's probabilities are the mean over the ten views
     member, card = ensemble.members[0], ensemble.cards[0]
     by_view = np.mean([probabilities(member, card, view) for view in soft_vote.views(faces)], axis=0)
     assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True), by_view, atol=1e-6)
@@ -73,14 +73,37 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
 def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
     from search.ensembling import soft_vote
 
-    views = soft_vote.views(np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48))
-    assert len(views) == 6 and all(v.shape == (2, 48, 48) for v in views)
+    views_of = soft_vote.views
+    views = views_of(np.arange(2 * 48 * 48, dtype=np.uint8).reshape(2, 48, 48))
+    assert len(views) == 10 == soft_vote.TTA_VIEWS and all(v.shape == (2, 48, 48) for v in views)
     assert (views[1] == views[0][:, :, ::-1]).all()
+    # five positions, each also mirrored: the mirror is half the views
+    shifted, mirrored = views[2:6], views[6:]
+    assert all((m == v[:, :, ::-1]).all() for v, m in zip(shifted, mirrored))
+    assert len({v.tobytes() for v in views}) == 10
+    assert (shifted[0][:, :, 2:] == views[0][:, :, :-2]).all()  # the face moved two pixels right, its left edge repeated
 
     out = tmp_path / "tta.json"
     result = run_cli("ensemble", "--models-dir", two_models, "--tta", "--out", out)
     assert result.code == 0, result.err
-    assert json.loads(out.read_text())["tta"] is True and "ensemble + TTA" in result.out
+    written = json.loads(out.read_text())
+    assert written["tta"] is True and written["tta_views"] == 10 and "ensemble + TTA" in result.out
+    from search.ensembling.probabilities import probabilities
+    from search.stores import ensembles
+    from trainables import demo
+
+    faces = np.asarray(demo.generate(12, seed=3).images)
+    ensemble = ensembles.load(out)
+    member, card = ensemble.members[0], ensemble.cards[0]
+    assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True, n_views=ensemble.n_views),
+                       np.mean([probabilities(member, card, v) for v in views_of(faces)], axis=0), atol=1e-6)
+    # a manifest written before the ten views (no tta_views) keeps the six its weights were fitted on
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({k: v for k, v in written.items() if k != "tta_views"}))
+    assert ensembles.load(earlier).n_views == 6
+    six = np.mean([probabilities(member, card, v) for v in views_of(faces)[:6]], axis=0)
+    assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True, n_views=6), six, atol=1e-6)
+    assert not np.allclose(six, soft_vote.member_probabilities(member, card, faces, tta=True), atol=1e-4)
 
     # a member changed after the manifest was written: refused in one line
     member = out.parent / json.loads(out.read_text())["members"][0]["path"]  # relative to the manifest
@@ -123,7 +146,8 @@ def test_auto_final_choice_prices_tta_by_what_this_results_folder_measured(two_m
     seconds = manifest["choice"]["seconds"]
     assert set(seconds) == {"load", "plain"} and set(seconds["plain"]) == {"svm", "rf"}
     passed = {f: seconds["load"][f] + seconds["plain"][f] for f in ("svm", "rf")}
-    assert asked == [pytest.approx(40.0 * passed["svm"] + 60.0 * passed["rf"], rel=0.01, abs=0.01)]
+    other = final.OTHER_VIEWS  # each view priced at the folder's ratio
+    assert asked == [pytest.approx(other * (40.0 * passed["svm"] + 60.0 * passed["rf"]), rel=0.01, abs=0.01)]
     assert manifest["tta"] is False and any("without TTA" in s for s in said)
 
     manifest = final.choose(exported, splits, 0, True, lambda seconds: True, said.append, costs)
@@ -139,5 +163,6 @@ def test_auto_final_choice_prices_tta_by_what_this_results_folder_measured(two_m
     svm_pass = seconds["load"]["svm"] + seconds["plain"]["svm"]
     assert learned.pass_per_scoring["svm"] == pytest.approx(svm_pass / 0.01, rel=0.01)
     assert learned.pass_per_scoring["rf"] == final.PASS_PER_SCORING == learned.pass_per_scoring["cnn"]
-    assert learned.views_per_plain["svm"] == pytest.approx(seconds["tta"]["svm"] / svm_pass, rel=0.01)
-    assert learned.views_per_plain["cnn"] == final.VIEWS_PER_PLAIN
+    assert learned.view_per_plain["svm"] == pytest.approx(seconds["tta"]["svm"] / svm_pass / final.OTHER_VIEWS, rel=0.01)
+    assert learned.view_per_plain["cnn"] == final.VIEW_PER_PLAIN
+    assert learned.views("svm", svm_pass) == pytest.approx(seconds["tta"]["svm"], rel=0.01)

@@ -89,7 +89,7 @@ def test_a_short_cnn_search_learns(short_search):
 
 
 # The ensemble test's members: the rf, not the svm, whose val and test predictions under
-# TTA (six views of 6,460 faces through an RBF SVC) took most of 170 s here.
+# TTA (then six views of 6,460 faces through an RBF SVC; ten now) took most of 170 s here.
 MEMBERS = ("rf", "cnn")
 # an ensemble may lose a little to its best member on test, its weights being fitted on val
 THRESHOLD = 0.01

@@ -194,7 +194,7 @@ def test_the_budget_reserves_the_measured_end_and_refuses_late_units():
 
 def test_the_final_choice_is_reserved_at_the_price_its_own_check_asks():
     """The final loads and scores each family's export on val and test again (a must, at
-    the exports' safety), then TTA's five other views, which it runs only where they fit
+    the exports' safety), then TTA's nine other views, which it runs only where they fit
     by its own check. The reserve holds both, each family's at what the final choices in
     its results folder measured (``final.FinalCosts``), TTA at that check's price and no
     more: in the 2-hour run the reserve, with TTA at the exports' safety, kept 13.5 minutes
@@ -212,15 +212,16 @@ def test_the_final_choice_is_reserved_at_the_price_its_own_check_asks():
     budget.observe("svm", {"trial_id": "s", "predict_seconds": 3.0})
     budget.observe("cnn", {"trial_id": "c", "predict_seconds": 5.0})
     scoring = budget.scoring_seconds("svm") + budget.scoring_seconds("cnn")  # val and test once: 16 s
-    assert scoring == pytest.approx(16.0) and final.TTA_VIEWS == 6
+    assert scoring == pytest.approx(16.0) and final.TTA_VIEWS == 10
     plain = final.PASS_PER_SCORING * scoring  # nothing measured yet: the defaults
     reserved = auto.final_reserve(budget)
-    assert reserved == pytest.approx(SAFETY * plain + final.TTA_MARGIN * final.VIEWS_PER_PLAIN * plain)
+    views = final.VIEW_PER_PLAIN * 9 * plain  # nine views besides the plain one
+    assert reserved == pytest.approx(SAFETY * plain + final.TTA_MARGIN * views)
     # the plain pass takes its measured time: what is left holds the views by the end's own check
-    assert reserved - plain >= final.TTA_MARGIN * final.VIEWS_PER_PLAIN * plain
-    auto.costs = final.FinalCosts({"svm": 2.0, "cnn": 1.0}, {"svm": 5.0, "cnn": 8.0})  # what this folder measured
+    assert reserved - plain >= final.TTA_MARGIN * views
+    auto.costs = final.FinalCosts({"svm": 2.0, "cnn": 1.0}, {"svm": 0.5, "cnn": 0.8})  # what this folder measured, a view
     svm, cnn = 2.0 * budget.scoring_seconds("svm"), 1.0 * budget.scoring_seconds("cnn")
-    assert auto.final_reserve(budget) == pytest.approx(SAFETY * (svm + cnn) + final.TTA_MARGIN * (5.0 * svm + 8.0 * cnn))
+    assert auto.final_reserve(budget) == pytest.approx(SAFETY * (svm + cnn) + final.TTA_MARGIN * 9 * (0.5 * svm + 0.8 * cnn))
     auto.args.no_tta = True
     assert auto.final_reserve(budget) == pytest.approx(SAFETY * (svm + cnn))
     lanes["cnn"].state = "failed"  # a family that failed has no export to score

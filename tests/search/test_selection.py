@@ -103,7 +103,7 @@ def test_the_least_log_loss_weights_minimise_log_loss(data):
 
 def test_an_exact_tie_is_decided_alike_whatever_order_the_probabilities_were_summed_in():
     """A forest's votes tie often; the final choice adds a member's plain pass to its other
-    TTA views, evaluate sums the six views at once. A tiny auto search's final scored one
+    TTA views, evaluate sums all the views at once. A tiny auto search's final scored one
     test face of 79 differently from evaluate that way (a tie broken by a unit in the last
     place)."""
     from search.ensembling import soft_vote

@@ -434,7 +434,7 @@ def conclude(auto: Auto) -> int:
     found.update({name: earlier for name, lane in auto.lanes.items() if name not in outcomes
                   and (earlier := earlier_export(lane, say)) is not None})
     exported = [(name, path) for name, (path, _) in found.items()]
-    # stopped by a person: the final choice without TTA's six views (a minute or more on a CPU)
+    # stopped by a person: the final choice without TTA's ten views (minutes on a CPU)
     manifest = final.choose(exported, auto.splits, auto.args.seed, not auto.args.no_tta and not interrupted,
                             lambda seconds: auto.budget.left() is None or auto.budget.left() - auto.budget.fixed_seconds > seconds * final.TTA_MARGIN,
                             say, auto.costs) if exported else None
