@@ -83,16 +83,19 @@ def fit_weights(member_proba: list[np.ndarray], y: np.ndarray) -> np.ndarray:
 
 
 class Ensemble:
-    """Members' probabilities, weighted; ``predict`` is the most probable emotion."""
+    """Members' probabilities, weighted; ``predict`` is the most probable emotion. ``tta``:
+    for every member, or one flag per member (auto's final choice gives the views to the
+    members they help on val alone)."""
 
-    def __init__(self, members: list, cards: list[dict | None], weights, tta: bool, n_views: int = TTA_VIEWS):
-        self.members, self.cards, self.weights, self.tta = members, cards, np.asarray(weights, float), tta
+    def __init__(self, members: list, cards: list[dict | None], weights, tta, n_views: int = TTA_VIEWS):
+        self.members, self.cards, self.weights = members, cards, np.asarray(weights, float)
+        self.tta = [bool(tta)] * len(members) if isinstance(tta, bool) else [bool(t) for t in tta]
         self.n_views = n_views  # its weights were fitted on these
 
     def predict_proba(self, faces) -> np.ndarray:
         faces = np.asarray(faces)
-        proba = sum(w * member_probabilities(m, c, faces, self.tta, n_views=self.n_views)
-                    for m, c, w in zip(self.members, self.cards, self.weights))
+        proba = sum(w * member_probabilities(m, c, faces, tta, n_views=self.n_views)
+                    for m, c, w, tta in zip(self.members, self.cards, self.weights, self.tta))
         return proba / proba.sum(axis=1, keepdims=True)
 
     def predict(self, faces) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Soft-voting ensembles as files: a JSON manifest (``models/ensemble.json``), not a model
 file. It names its members by path and sha256, their weights and the TTA setting (the
-number of views), and carries the data it was fitted on and its val and test scores, as a
-model card does.
+number of views; where only some members take them, each member says so in its ``tta``),
+and carries the data it was fitted on and its val and test scores, as a model card does.
 Loading it checks every member against the manifest's sha256 (and against the member's
 own card unless trusted), then loads each through its own format's guard; the vote
 itself is ``ensembling.soft_vote.Ensemble``.
@@ -46,7 +46,9 @@ def load(path: Path, trust: bool = False) -> Ensemble:
                                  hint="make the ensemble again: python -m search ensemble")
         members.append(models.load(member, trust=trust))
         cards.append(models.read_card(member))
-    return Ensemble(members, cards, [m["weight"] for m in manifest["members"]], bool(manifest["tta"]),
+    # a member's own "tta" where auto's final gave the views to some members only
+    return Ensemble(members, cards, [m["weight"] for m in manifest["members"]],
+                    [bool(m.get("tta", manifest["tta"])) for m in manifest["members"]],
                     int(manifest.get("tta_views", EARLIER_TTA_VIEWS)))
 
 
@@ -56,3 +58,11 @@ def write(path: Path, manifest: dict) -> None:
 
     manifest = {"kind": KIND, **manifest, "tta_views": TTA_VIEWS if manifest["tta"] else 1}
     atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(manifest, indent=2) + "\n"))
+
+
+def tta_label(manifest: dict) -> str:
+    """" + TTA", " + TTA on cnn" (some members only) or "", for a line about the ensemble."""
+    taking = [m["family"] for m in manifest["members"] if m.get("tta", manifest["tta"])]
+    if not taking:
+        return ""
+    return " + TTA" if len(taking) == len(manifest["members"]) else f" + TTA on {', '.join(taking)}"

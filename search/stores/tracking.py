@@ -22,6 +22,7 @@ from trainables.errors import FerSearchError
 
 from .. import registry
 from ..text import first_line
+from . import ensembles
 from .tracking_figures import confusion_figure, optuna_figures
 
 TAG = "fer_search."
@@ -250,7 +251,7 @@ class Tracker:
                            for split, scores in manifest["metrics"].items() if scores.get("accuracy") is not None]
                 self.client.log_batch(self.parent_id, metrics=metrics)
                 self.client.set_tag(self.parent_id, f"{TAG}final", f"{manifest['choice']['method']}"
-                                    f"{' + TTA' if manifest['tta'] else ''}: {', '.join(m['family'] for m in manifest['members'])}")
+                                    f"{ensembles.tta_label(manifest)}: {', '.join(m['family'] for m in manifest['members'])}")
             if manifest_file:
                 self.client.log_artifact(self.parent_id, str(manifest_file), "final")
             self.client.log_dict(self.parent_id, record, "auto.json")

@@ -105,6 +105,20 @@ def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
     assert np.allclose(soft_vote.member_probabilities(member, card, faces, tta=True, n_views=6), six, atol=1e-6)
     assert not np.allclose(six, soft_vote.member_probabilities(member, card, faces, tta=True), atol=1e-4)
 
+    # auto's final gives the views to the members they help on val alone: each member says so
+    some = tmp_path / "some.json"
+    some.write_text(json.dumps({**written, "members": [{**m, "path": str(out.parent / m["path"]), "tta": i == 0}
+                                                       for i, m in enumerate(written["members"])]}))
+    assert ensembles.tta_label(json.loads(some.read_text())) == f" + TTA on {written['members'][0]['family']}"
+    assert ensembles.tta_label(written) == " + TTA" and ensembles.tta_label({**written, "tta": False}) == ""
+    mixed = ensembles.load(some)
+    assert mixed.tta == [True, False]
+    expected = sum(w * soft_vote.member_probabilities(m, c, faces, tta) for m, c, w, tta
+                   in zip(mixed.members, mixed.cards, mixed.weights, (True, False)))
+    assert np.allclose(mixed.predict_proba(faces), expected / expected.sum(axis=1, keepdims=True), atol=1e-6)
+    assert not np.allclose(mixed.predict_proba(faces), ensemble.predict_proba(faces), atol=1e-4)
+    assert run_cli("evaluate", some).code == 0
+
     # a member changed after the manifest was written: refused in one line
     member = out.parent / json.loads(out.read_text())["members"][0]["path"]  # relative to the manifest
     original = member.read_bytes()
@@ -154,6 +168,12 @@ def test_auto_final_choice_prices_tta_by_what_this_results_folder_measured(two_m
     seconds = manifest["choice"]["seconds"]
     assert set(seconds["tta"]) == {"svm", "rf"} and all(v > 0 for v in seconds["tta"].values())
     assert "tta/greedy" in manifest["choice"]["held_out_val"]
+    # each member says whether it takes the views: all of them, none, or those they help on val
+    variant, candidates = manifest["choice"]["variant"], {c["family"]: c for c in manifest["choice"]["candidates"]}
+    for m in manifest["members"]:
+        helped = candidates[m["family"]]["tta_val"] > candidates[m["family"]]["val"]
+        assert m["tta"] == {"plain": False, "tta": True, "mixed": helped}[variant]
+    assert manifest["tta"] == any(m["tta"] for m in manifest["members"])
 
     results = tmp_path / "results"
     results.mkdir()

@@ -73,6 +73,39 @@ def test_the_variant_that_helps_on_held_out_val_is_taken(data):
     assert ("plain", "greedy") in chosen.table and ("tta", "weights") in chosen.table
 
 
+def test_tta_goes_to_the_members_it_helps_on_val(data):
+    """The real data's case: the views cost a model trained on mirrored faces a little and
+    give the other two points. auto's final adds the variant with the views where they help
+    alone, and takes it where it holds up on held-out val."""
+    from search.engine.auto import final
+
+    y, good, complement, _ = data
+    rng = np.random.default_rng(2)
+    u = rng.random(N)
+    plain = np.stack([good, model(y, u < 0.55, rng)])
+    # the first member loses a tenth of its right answers to its views; the second gains
+    tta = np.stack([model(y, (good.argmax(axis=1) == y) & (rng.random(N) < 0.9), rng), complement])
+    helps = selection.views_help(plain, tta, y)
+    assert helps.tolist() == [False, True]
+    assert (selection.mixed(plain, tta, helps) == np.stack([plain[0], tta[1]])).all()
+
+    probas = {"plain": {"val": plain, "test": plain}, "tta": {"val": tta, "test": tta}}
+    takes_views = final.with_mixed(probas, y)
+    assert takes_views[selection.MIXED].tolist() == [False, True]
+    assert (probas[selection.MIXED]["val"] == selection.mixed(plain, tta, helps)).all()
+    chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y)
+    assert chosen.variant == selection.MIXED and chosen.weights.min() > 0
+    assert chosen.table[(selection.MIXED, chosen.method)] > max(chosen.table[("tta", m)] for m in selection.METHODS)
+
+    # the views help every member, or none: no third variant, it would be one of the two
+    better, worse = np.stack([good, complement]), np.stack([tta[0], plain[1]])
+    for plain_pass, views in ((worse, better), (better, worse)):
+        assert len(set(selection.views_help(plain_pass, views, y).tolist())) == 1
+        assert selection.MIXED not in final.with_mixed({"plain": {"val": plain_pass}, "tta": {"val": views}}, y)
+    alone = {"plain": {"val": plain}}  # no TTA (out of time): nothing to mix
+    assert set(final.with_mixed(alone, y)) == {"plain", "tta"} and set(alone) == {"plain"}
+
+
 def test_greedy_selection_starts_from_the_best_model_and_only_climbs(data):
     y, good, complement, noise = data
     probas = np.stack([noise, good, complement])

@@ -20,7 +20,7 @@ import numpy as np
 from trainables.errors import FerSearchError
 
 from ... import registry, stopping
-from ...stores import autos, models, tracking
+from ...stores import autos, ensembles, models, tracking
 from ...stores.files import check_writable
 from ...text import fmt_duration
 from .. import datasets, export, phases, priors
@@ -487,7 +487,7 @@ def summarize(auto: Auto, cards: dict, manifest: dict | None, path: Path | None)
         test = manifest["metrics"]["test"]["accuracy"]
         gain = "" if test is None or best_member["test"] is None else \
             f", {test - best_member['test']:+.4f} on test over its best member ({best_member['family']})"
-        say(f"final: {choice['method']}{' + TTA' if manifest['tta'] else ''} of {members}: val "
+        say(f"final: {choice['method']}{ensembles.tta_label(manifest)} of {members}: val "
             f"{manifest['metrics']['val']['accuracy']:.4f}, test {test:.4f}{gain}" if test is not None else
             f"final: {choice['method']} of {members}: val {manifest['metrics']['val']['accuracy']:.4f}")
         say(f"  model: {path} (python -m search evaluate {path}; python -m search predict {path} PHOTOS)")
