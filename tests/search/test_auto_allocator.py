@@ -246,6 +246,35 @@ def test_a_network_whose_last_epoch_scored_below_the_one_before_is_not_dropped_f
     assert "cnn" in allocator.to_drop({"cnn": net, "svm": svm}, seconds_left=3108)
 
 
+def test_a_network_whose_epochs_dip_as_its_rate_peaks_keeps_its_time():
+    """The real data's case, a 2-hour auto run on the defaults: the cnn's epochs scored 0.340,
+    0.438, 0.424, 0.283 (its rate at its peak), 0.433; over its last four epochs its best
+    stood at 0.438 and it was dropped at minute 17 against the svm's 0.598, its slope read as
+    nothing. From the epoch before them, it rises a point a minute and keeps the time; the
+    run before, whose fifth epoch scored 0.493, ended at 0.6698 with that cnn."""
+    noise = allocator.noise_gain(2871)
+    svm = Curve(start=0.2515, improvements=[(13.7, 0.4281), (25.3, 0.4643), (42.2, 0.5197), (144.4, 0.5984)],
+                spent=144.5, reports=1, recent=[144.4], settled_at=144.4, partial=True, min_gain=noise)
+    rf = Curve(start=0.2515, improvements=[(11.0, 0.3640), (22.8, 0.3964), (44.2, 0.4284), (120.7, 0.4807)],
+               spent=143.9, reports=1, recent=[120.7], settled_at=120.7, partial=True, min_gain=noise)
+    cnn = Curve(start=0.2515, min_gain=noise, trend=True)
+    for spent, val in ((157.7, 0.3403), (315.4, 0.4378), (423.5, 0.4242), (570.7, 0.2832), (715.0, 0.4333)):
+        cnn.add(spent, val, trial="t1", epoch_val=val)
+    assert cnn.best == 0.4378 and cnn.reports == 5
+    assert cnn.slope() * 6000 == pytest.approx((0.4378 - 0.3403) / (715.0 - 157.7) * 6000, rel=0.01)  # about a point a minute
+    curves = {"svm": svm, "rf": rf, "cnn": cnn}
+    assert allocator.to_drop(curves, seconds_left=5921) == {}
+    assert allocator.choose(curves, {"svm": 10.0, "rf": 22.0, "cnn": 147.0}, 5921, current="cnn").family == "cnn"
+    # read over its last four epochs alone, as the run did: flat, and dropped
+    assert cnn.slope_over(allocator.SLOPE_REPORTS) == 0.0
+    as_before = dataclasses.replace(cnn, recent=cnn.recent[-4:], trend=False)  # its trend there falls: nothing
+    assert as_before.slope() == 0.0 and "cnn" in allocator.to_drop({**curves, "cnn": as_before}, seconds_left=5921)
+    # four more epochs with no gain after all: its slope is nothing again
+    for i, spent in enumerate((860.0, 1005.0, 1150.0, 1295.0)):
+        cnn.add(spent, 0.4378, trial="t1", epoch_val=0.43 - 0.001 * i)
+    assert cnn.slope() == 0.0 and "cnn" in allocator.to_drop(curves, seconds_left=5000)
+
+
 def test_a_gain_within_the_noise_of_val_is_no_improvement():
     """The real data's case: the svm at 0.5980, then fits of minutes that each get one or
     two more of 2,871 val faces right, beside the cnn rising a point or more an epoch. A

@@ -53,6 +53,12 @@ measured in wall-clock seconds, which every family shares.
   under the 0.340 + the noise of its first, and the half of its time that its slope spanned
   (one epoch) read as no rise; the rf, rising 0.37 points a minute, had the next 14
   minutes while the cnn's first epochs (0.34 to 0.49 to 0.55 in the run before) waited.
+  A network's recent epochs are read from the epoch before them: the cnn's defaults
+  scored 0.340, 0.434, 0.376, 0.222, 0.493 in one 2-hour run and 0.340, 0.438, 0.424,
+  0.283, 0.433 in the next (a dip as its rate peaks); over its last four epochs alone
+  its best stood still, and the second run dropped it at minute 17, its val at 0.44
+  against the svm's 0.60 (the first run's cnn, kept by its fifth epoch, ended at 0.637
+  and the run at 0.6698).
 - A gain smaller than half the standard error of a val accuracy (``noise_gain``) is no
   improvement: on 2,871 val faces, 0.0047. The svm's fits of seven minutes that moved it
   from 0.5980 to 0.6001 (6 faces) kept its cost for improvement low, and the cnn waited.
@@ -94,7 +100,7 @@ class Curve:
     spent: float = 0.0
     min_gain: float = 0.0  # less is no improvement (``noise_gain``)
     reports: int = 0  # results on all of train with a val accuracy, improving or not
-    recent: list = field(default_factory=list)  # the seconds spent at its last SLOPE_REPORTS of those
+    recent: list = field(default_factory=list)  # the seconds spent at its last SLOPE_REPORTS + 1 of those
     # the seconds spent at its first report on all of train, where reports on a part of it
     # came before (a classical family's lower rungs): its slope is measured from there
     settled_at: float = 0.0
@@ -132,7 +138,7 @@ class Curve:
             if self.reports == 0 and self.partial:
                 self.settled_at = self.spent
             self.reports += 1
-            self.recent = [*self.recent, self.spent][-SLOPE_REPORTS:]
+            self.recent = [*self.recent, self.spent][-(SLOPE_REPORTS + 1):]
         if self.best is not None and val < self.best + max(self.min_gain, 1e-12):
             return False
         self.improvements.append((self.spent, float(val)))
@@ -154,12 +160,19 @@ class Curve:
         network's long epochs), and at least MIN_SLOPE_WINDOW; from ``start`` for a young
         curve; never from before its first report on all of train (``settled_at``). A
         network (``trend``) before SLOPE_REPORTS epochs: from ``start`` over all its time;
-        after, the trend of its leading trial's epochs over that window where
-        it is steeper (``trend_slope``)."""
+        after, the trend of its leading trial's epochs over that window where it is
+        steeper (``trend_slope``), and the same read from the epoch before its last
+        SLOPE_REPORTS where that is steeper still (one epoch's dip after its best holds its
+        best-so-far flat for a few epochs)."""
         if not self.improvements or self.spent <= 0:
             return 0.0
-        if len(self.recent) >= SLOPE_REPORTS:
-            since_reports = self.spent - self.recent[0]
+        return max(self.slope_over(reports) for reports in
+                   ((SLOPE_REPORTS, SLOPE_REPORTS + 1) if self.trend else (SLOPE_REPORTS,)))
+
+    def slope_over(self, reports: int) -> float:
+        """``slope`` with its window spanning at least the last ``reports`` reports."""
+        if len(self.recent) >= reports:
+            since_reports = self.spent - self.recent[-reports]
         else:  # a young network's epochs are its steepest: its pace is its rise from nothing so far
             since_reports = self.spent if self.trend else 0.0
         window = min(self.spent - self.settled_at, max(MIN_SLOPE_WINDOW, SLOPE_SHARE * self.spent, since_reports))
