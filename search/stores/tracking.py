@@ -22,7 +22,6 @@ from trainables.errors import FerSearchError
 
 from .. import registry
 from ..text import first_line
-from . import ensembles
 from .tracking_figures import confusion_figure, optuna_figures
 
 TAG = "fer_search."
@@ -244,6 +243,8 @@ class Tracker:
 
         def finish():
             from mlflow.entities import Metric
+
+            from . import ensembles
 
             now = int(time.time() * 1000)
             if manifest:
