@@ -125,13 +125,16 @@ class Chosen:
     fallback: bool = False  # the ensemble fell below its best member on val: that member instead
 
 
-def choose(variants: dict[str, np.ndarray], y: np.ndarray, seed: int = 0) -> Chosen:
+def choose(variants: dict[str, np.ndarray], y: np.ndarray, seed: int = 0, methods: tuple = METHODS,
+           fallback: bool = True) -> Chosen:
     """The way (method and variant: ``{"plain": probas, "tta": probas, "mixed": probas}``)
     of best held-out accuracy on val, fitted on all of val; a tie goes to the earlier
-    variant, then the simpler method."""
+    variant, then the simpler method. ``methods``: those to judge (one: that one, as a
+    user asked for it); without ``fallback``, an ensemble below its best member on val
+    stands (the user asked for that ensemble)."""
     y = np.asarray(y, dtype=int)
-    table = {(v, m): held_out(FITTERS[m], p, y, seed) for v, p in variants.items() for m in METHODS}
-    order = {key: i for i, key in enumerate((v, m) for v in variants for m in METHODS)}
+    table = {(v, m): held_out(FITTERS[m], p, y, seed) for v, p in variants.items() for m in methods}
+    order = {key: i for i, key in enumerate((v, m) for v in variants for m in methods)}
     variant, method = max(table, key=lambda key: (table[key], -order[key]))
     weights = trimmed(FITTERS[method](variants[variant], y))
     val = accuracy(blend(variants[variant], weights), y)
@@ -139,6 +142,6 @@ def choose(variants: dict[str, np.ndarray], y: np.ndarray, seed: int = 0) -> Cho
     members = {v: single(p, y) for v, p in variants.items()}
     best_variant = max(members, key=lambda v: (accuracy(blend(variants[v], members[v]), y), v == variant))
     best_member_val = accuracy(blend(variants[best_variant], members[best_variant]), y)
-    if val < best_member_val:
+    if fallback and val < best_member_val:
         return Chosen("single", best_variant, members[best_variant], best_member_val, best_member_val, table, fallback=True)
     return Chosen(method, variant, weights, val, best_member_val, table)

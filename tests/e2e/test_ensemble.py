@@ -1,5 +1,6 @@
-"""``python -m search ensemble``: two tiny exported models soft-voted, the manifest
-evaluated, reloaded and used by ``predict``; a changed member is refused."""
+"""``python -m search ensemble``: two tiny exported models soft-voted (chosen on held-out
+halves of val, or with the way a user names), the manifest evaluated, reloaded and used
+by ``predict``; a changed member is refused."""
 
 import json
 
@@ -17,23 +18,41 @@ def two_models(exported_pair):
 
 
 def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_models, tmp_path):
-    from search.ensembling import soft_vote
+    from search.ensembling import selection, soft_vote
     from search.stores import ensembles, loader, models
 
+    # by default auto's end choice: the best member alone, greedy selection or least-log-loss
+    # weights, whichever scores best on held-out halves of val, never below its best member
     result = run_cli("ensemble", "--models-dir", two_models)
     assert result.code == 0, result.err
-    manifest = json.loads((two_models / "ensemble.json").read_text())
-    assert manifest["kind"] == ensembles.KIND and manifest["tta"] is False
-    assert {m["family"] for m in manifest["members"]} == {"svm", "rf"}
+    chosen = json.loads((two_models / "ensemble.json").read_text())
+    choice = chosen["choice"]
+    assert chosen["kind"] == ensembles.KIND and chosen["tta"] is False and choice["variant"] == "plain"
+    assert {c["family"] for c in choice["candidates"]} == {"svm", "rf"}
+    assert {m["family"] for m in chosen["members"]} <= {"svm", "rf"} and chosen["members"]
+    assert set(choice["held_out_val"]) == {f"plain/{m}" for m in selection.METHODS}
+    if not choice["fallback"]:
+        assert choice["held_out_val"][f"plain/{choice['method']}"] == max(choice["held_out_val"].values())
+    assert chosen["metrics"]["val"]["accuracy"] >= max(c["val"] for c in choice["candidates"])
+    assert "chosen: " in result.out and "held-out halves of val" in result.out
+    assert "against its best member on test" in result.out
+    out = tmp_path / "eval.json"  # evaluate takes the manifest, on the data it names: the manifest's test score
+    result = run_cli("evaluate", two_models / "ensemble.json", "--json", out)
+    assert result.code == 0, result.err
+    assert json.loads(out.read_text())["accuracy"] == pytest.approx(chosen["metrics"]["test"]["accuracy"])
+
+    # --method weights: least-log-loss weights over every member, whatever held-out val says
+    result = run_cli("ensemble", "--models-dir", two_models, "--method", "weights", "--out", two_models / "weights.json")
+    assert result.code == 0, result.err
+    manifest = json.loads((two_models / "weights.json").read_text())
+    assert manifest["choice"]["method"] == "weights" and set(manifest["choice"]["held_out_val"]) == {"plain/weights"}
+    assert {m["family"] for m in manifest["members"]} == {"svm", "rf"} and manifest["tta"] is False
     weights = [m["weight"] for m in manifest["members"]]
     assert sum(weights) == pytest.approx(1.0) and min(weights) >= 0
     for m in manifest["members"]:  # by path (relative to the manifest) and sha256
         assert models.sha256_of(two_models / m["path"]) == m["sha256"]
     assert "ensemble" in result.out and "against its best member on test" in result.out
-
-    # evaluate takes the manifest, on the data it names, and finds the manifest's test score
-    out = tmp_path / "eval.json"
-    result = run_cli("evaluate", two_models / "ensemble.json", "--json", out)
+    result = run_cli("evaluate", two_models / "weights.json", "--json", out)
     assert result.code == 0, result.err
     assert json.loads(out.read_text())["accuracy"] == pytest.approx(manifest["metrics"]["test"]["accuracy"])
 
@@ -42,12 +61,12 @@ def test_an_ensemble_of_two_models_evaluates_exports_reloads_and_predicts(two_mo
 
     face = tmp_path / "face.png"
     face.write_bytes(png(demo.generate(5, seed=6).images[0]))
-    result = run_cli("predict", two_models / "ensemble.json", face, "--json", tmp_path / "faces.json")
+    result = run_cli("predict", two_models / "weights.json", face, "--json", tmp_path / "faces.json")
     assert result.code == 0, result.err
     [found] = json.loads((tmp_path / "faces.json").read_text())[str(face)]
     assert sum(found["probabilities"].values()) == pytest.approx(1.0)
 
-    ensemble = loader.load(two_models / "ensemble.json")
+    ensemble = loader.load(two_models / "weights.json")
     faces = demo.generate(30, seed=7).images
     proba = ensemble.predict_proba(faces)
     assert proba.shape == (30, 7)
@@ -83,11 +102,26 @@ def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
     assert len({v.tobytes() for v in views}) == 10
     assert (shifted[0][:, :, 2:] == views[0][:, :, :-2]).all()  # the face moved two pixels right, its left edge repeated
 
-    out = tmp_path / "tta.json"
+    # chosen with --tta: each way judged without the views, with them, and with them for the
+    # members they help on val; each member says whether it takes them
+    out = tmp_path / "chosen.json"
     result = run_cli("ensemble", "--models-dir", two_models, "--tta", "--out", out)
+    assert result.code == 0, result.err
+    chosen = json.loads(out.read_text())
+    choice, candidates = chosen["choice"], {c["family"]: c for c in chosen["choice"]["candidates"]}
+    assert {"plain/greedy", "tta/greedy", "tta/weights"} <= set(choice["held_out_val"])
+    for m in chosen["members"]:
+        helped = candidates[m["family"]]["tta_val"] > candidates[m["family"]]["val"]
+        assert m["tta"] == {"plain": False, "tta": True, "mixed": helped}[choice["variant"]]
+    assert chosen["metrics"]["val"]["accuracy"] >= max(max(c["val"], c["tta_val"]) for c in candidates.values())
+    assert "against its best member on test (with or without TTA)" in result.out
+
+    out = tmp_path / "tta.json"
+    result = run_cli("ensemble", "--models-dir", two_models, "--tta", "--method", "weights", "--out", out)
     assert result.code == 0, result.err
     written = json.loads(out.read_text())
     assert written["tta"] is True and written["tta_views"] == 10 and "ensemble + TTA" in result.out
+    assert all(m["tta"] for m in written["members"]) and len(written["members"]) == 2
     from search.ensembling.probabilities import probabilities
     from search.stores import ensembles
     from trainables import demo
@@ -110,7 +144,11 @@ def test_test_time_augmentation_and_a_changed_member(two_models, tmp_path):
     some.write_text(json.dumps({**written, "members": [{**m, "path": str(out.parent / m["path"]), "tta": i == 0}
                                                        for i, m in enumerate(written["members"])]}))
     assert ensembles.tta_label(json.loads(some.read_text())) == f" + TTA on {written['members'][0]['family']}"
-    assert ensembles.tta_label(written) == " + TTA" and ensembles.tta_label({**written, "tta": False}) == ""
+    assert ensembles.tta_label(written) == " + TTA"
+    # a manifest whose members do not say (written before auto): the manifest's own flag
+    unsaid = [{k: v for k, v in m.items() if k != "tta"} for m in written["members"]]
+    assert ensembles.tta_label({**written, "members": unsaid}) == " + TTA"
+    assert ensembles.tta_label({**written, "members": unsaid, "tta": False}) == ""
     mixed = ensembles.load(some)
     assert mixed.tta == [True, False]
     expected = sum(w * soft_vote.member_probabilities(m, c, faces, tta) for m, c, w, tta

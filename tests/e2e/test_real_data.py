@@ -107,7 +107,11 @@ def test_an_ensemble_of_the_exported_models_with_tta_against_its_best_member(sho
     assert result.code == 0, result.err
     print(result.out)  # the members' and the ensemble's accuracies (pytest -s shows them)
     manifest = json.loads(out.read_text())
-    assert {m["family"] for m in manifest["members"]} == set(MEMBERS)
-    assert manifest["tta"] is True and manifest["weights_fitted_on"] == "val"
-    # soft votes weighted on val do not fall below the best member on test
+    choice = manifest["choice"]  # chosen on held-out halves of val: the best member alone may win
+    assert {c["family"] for c in choice["candidates"]} == set(MEMBERS) and manifest["weights_fitted_on"] == "val"
+    assert {m["family"] for m in manifest["members"]} <= set(MEMBERS)
+    assert {"tta/greedy", "plain/weights"} <= set(choice["held_out_val"])
+    assert manifest["metrics"]["val"]["accuracy"] >= choice["best_member_val"]
+    assert choice["best_member_val"] == max(max(c["val"], c["tta_val"]) for c in choice["candidates"])
+    # chosen on val, it does not fall below the best member on test
     assert manifest["metrics"]["test"]["accuracy"] >= best - THRESHOLD, (manifest["metrics"], best)

@@ -155,3 +155,20 @@ def test_an_exact_tie_is_decided_alike_whatever_order_the_probabilities_were_sum
     assert (decided[tied] == top[tied].argmax(axis=1)).all()  # a tie goes to the first emotion
     y = rng.integers(0, C, size=N)
     assert selection.accuracy(at_once, y) == selection.accuracy(plain_last, y)
+
+
+def test_a_way_the_user_names_is_kept_even_below_its_best_member():
+    """``ensemble --method weights``: that way alone is judged and fitted, and it stands where
+    it falls below its best member on val (the choice would fall back to that member). A
+    model sure of itself only when wrong (no probability left on the truth) drives least
+    log-loss to half its weight on a weak model that hedges, and the vote loses accuracy."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, C, size=600)
+    sure_when_wrong = model(y, rng.random(600) < 0.7, rng, confidence=0.4, doubt=0.999)
+    hedging = model(y, rng.random(600) < 0.35, rng, confidence=0.5, doubt=0.2)
+    variants = {"plain": np.stack([sure_when_wrong, hedging])}
+    named = selection.choose(variants, y, methods=("weights",), fallback=False)
+    assert named.method == "weights" and set(named.table) == {("plain", "weights")} and not named.fallback
+    assert named.weights.min() > 0.3 and named.val_accuracy < named.best_member_val - 0.05
+    chosen = selection.choose(variants, y, methods=("weights",))
+    assert chosen.fallback and chosen.method == "single" and chosen.val_accuracy == chosen.best_member_val

@@ -440,7 +440,7 @@ def conclude(auto: Auto) -> int:
                             say, auto.costs) if exported else None
     if manifest:  # the next run in this results folder prices its final choice by this one's
         final.record_costs(Path(auto.args.results_dir), manifest["choice"]["seconds"], auto.budget.scoring_seconds)
-    path = final.write(Path(auto.args.models_dir), {**manifest, "auto": auto.name}) if manifest else None
+    path = final.write(Path(auto.args.models_dir) / final.FILE, {**manifest, "auto": auto.name}) if manifest else None
     auto.state["final"] = manifest and {**manifest, "file": str(path)}
     summarize(auto, {name: card for name, (_, card) in found.items()}, manifest, path)
     if auto.tracker:

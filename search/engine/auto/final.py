@@ -96,11 +96,27 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
         members.append((family, path, *loaded))
     if not members:
         return None
+    return choose_among(members, splits, seed, tta, fits, say, costs, seconds)
+
+
+def choose_among(members: list[tuple], splits, seed: int, tta: bool, fits, say, costs: FinalCosts | None = None,
+                 seconds: dict | None = None, method: str | None = None) -> dict:
+    """``choose`` over members already loaded, (family, model file, card, model) each (what
+    ``ensemble`` runs on the models it loaded, trusted or not). ``method``: one of
+    ``selection.METHODS`` instead of the choice among them, on the views asked (all the
+    members with TTA or none) and kept even where it falls below its best member on val."""
+    seconds = seconds or {"load": {m[0]: 0.0 for m in members}, "plain": {}}
     x = {s: splits.x(s) for s in ("val", "test")}
     y = {s: np.asarray(splits.y(s), dtype=int) for s in ("val", "test")}
     probas = passes(members, x, tta, fits, say, costs or FinalCosts({}, {}), seconds)
-    takes_views = with_mixed(probas, y["val"])
-    chosen = selection.choose({v: p["val"] for v, p in probas.items()}, y["val"], seed)
+    takes_views = with_mixed(probas, y["val"]) if method is None else \
+        {"plain": np.zeros(len(members), bool), "tta": np.ones(len(members), bool)}
+    judged = {v: p["val"] for v, p in probas.items()}
+    if method is None:
+        chosen = selection.choose(judged, y["val"], seed)
+    else:
+        asked = "tta" if "tta" in probas else "plain"
+        chosen = selection.choose({asked: judged[asked]}, y["val"], seed, methods=(method,), fallback=False)
     member_tta = takes_views[chosen.variant]
     final_test = probas[chosen.variant]["test"]
     test = accuracy(y["test"], soft_vote.decide(selection.blend(final_test, chosen.weights))) if len(y["test"]) else None
@@ -128,18 +144,21 @@ def choose(exported: list[tuple[str, Path]], splits, seed: int, tta: bool, fits,
 
 def passes(members: list, x: dict, tta: bool, fits, say, costs: FinalCosts, seconds: dict) -> dict:
     """variant ("plain", and "tta" where its views fit) -> split -> the members' stacked
-    probabilities; each member's seconds kept in ``seconds[variant][family]``."""
-    plain = {}
+    probabilities, in the members' order; each member's seconds kept in
+    ``seconds[variant][family]`` (a family twice, as ``ensemble`` may have: the later's)."""
+    plain = []
     for family, _, card, model in members:
-        plain[family], seconds["plain"][family] = timed(
+        found, seconds["plain"][family] = timed(
             lambda: {s: soft_vote.member_probabilities(model, card, x[s], False) for s in x})
-    probas = {"plain": {s: np.stack([plain[f][s] for f, *_ in members]) for s in x}}
+        plain.append(found)
+    probas = {"plain": {s: np.stack([p[s] for p in plain]) for s in x}}
     if tta and fits(sum(costs.views(f, seconds["load"][f] + seconds["plain"][f]) for f, *_ in members)):
-        views, seconds["tta"] = {}, {}
-        for family, _, card, model in members:  # the plain view is not predicted again
-            views[family], seconds["tta"][family] = timed(
-                lambda: {s: soft_vote.member_probabilities(model, card, x[s], True, plain=plain[family][s]) for s in x})
-        probas["tta"] = {s: np.stack([views[f][s] for f, *_ in members]) for s in x}
+        views, seconds["tta"] = [], {}
+        for (family, _, card, model), its_plain in zip(members, plain):  # the plain view is not predicted again
+            found, seconds["tta"][family] = timed(
+                lambda: {s: soft_vote.member_probabilities(model, card, x[s], True, plain=its_plain[s]) for s in x})
+            views.append(found)
+        probas["tta"] = {s: np.stack([v[s] for v in views]) for s in x}
     elif tta:
         say(f"final choice: without TTA, whose {TTA_VIEWS} views would not end in the time left")
     return probas
@@ -167,9 +186,10 @@ def timed(work) -> tuple:
     return done, time.monotonic() - started
 
 
-def write(models_dir: Path, manifest: dict) -> Path:
-    """``models_dir/auto_best.json``, members named relative to it (as ``ensemble`` does)."""
-    out = Path(models_dir) / FILE
+def write(out: Path, manifest: dict) -> Path:
+    """The manifest at ``out`` (auto: ``models_dir/auto_best.json``), its members named
+    relative to it."""
+    out = Path(out)
     relative = [{**m, "path": os.path.relpath(Path(m["path"]).resolve(), out.parent.resolve())} for m in manifest["members"]]
     ensembles.write(out, {**manifest, "members": relative})
     return out
