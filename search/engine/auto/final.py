@@ -4,7 +4,8 @@ against least-log-loss weights, on held-out halves of val, without TTA, with it,
 for the members it helps on val alone). Test
 is scored for the record and never read to choose. Written as ``models/auto_best.json``,
 an ensemble manifest (one member for a single model) that ``evaluate`` and ``predict``
-take like a model file.
+take like a model file. ``ensemble`` makes the same choice over the models it is given
+(``choose_among``).
 """
 
 from __future__ import annotations
