@@ -1,6 +1,6 @@
 """Choosing the final model from candidates' val probabilities, never from test: the single
 best model, Caruana's greedy ensemble selection with replacement, or the convex weights
-of least log-loss (``soft_vote.fit_weights``, what ``ensemble`` uses), each without
+of least log-loss (``soft_vote.fit_weights``, ``ensemble --method weights``), each without
 test-time augmentation, with it, and with it for the members it helps on val alone
 (``MIXED``: an svm trained on mirrored faces gains nothing from the views, a cnn gains
 two points).
