@@ -50,8 +50,9 @@ def add_family_parser(sub, family: registry.Family) -> None:
                    help="hold a hyperparameter at one value for the whole search, e.g. --fix input_size=96 (repeatable)")
     p.add_argument("--scheduler", choices=("asha", "none"), default="asha",
                    help="asha stops weak trials at the fidelity rungs; none runs every trial to the end (default: asha)")
-    p.add_argument("--cpus-per-trial", type=positive_float, default=family.cpus_per_trial, metavar="N",
-                   help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial})")
+    p.add_argument("--cpus-per-trial", type=positive_float, default=None, metavar="N",
+                   help=f"CPUs each trial gets; trials run side by side on the rest (default: {family.cpus_per_trial}, "
+                        "or the CPUs shared among the trials where there are fewer trials than that fills)")
     if family.is_network:
         add_network_options(p, family)
     p.add_argument("--gpus-per-trial", type=non_negative_float, default=None, metavar="N",

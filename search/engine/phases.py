@@ -132,7 +132,9 @@ def prepare(args, say=print) -> Search:
         export.warm_end_imports(models.FORMATS[family.model_format], tracked=uri is not None)
     if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
         ray = sys.modules.get("ray")  # an in-process caller may have started it: no start-up to pay then
-        priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], args.cpus_per_trial,
+        # (where no --cpus-per-trial was named, the least a trial gets: its share is known once Ray is up)
+        priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"],
+                          args.cpus_per_trial or family.cpus_per_trial,
                           ray is not None and ray.is_initialized())
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
@@ -234,6 +236,11 @@ def settings(search: Search):
     gpus = args.gpus_per_trial
     if gpus is None:
         gpus = 1.0 if family.uses_gpu and tuning.gpus_in_cluster() >= 1 else 0.0
+    if args.cpus_per_trial is None:  # none named: auto gives its own; a search shares the CPUs among few trials
+        args.cpus_per_trial = family.cpus_per_trial if getattr(args, "auto", None) else trial_cpus(family, args.trials)
+        if args.cpus_per_trial > family.cpus_per_trial:
+            search.say(f"{family.name}: {args.cpus_per_trial} CPUs a trial, the machine shared among {args.trials} "
+                       "trial(s) (--cpus-per-trial sets it)")
     if search.started_ray:
         tuning.check_trial_fits(args.cpus_per_trial, gpus)
     return tuning.SearchSettings(
@@ -245,6 +252,15 @@ def settings(search: Search):
         trial_settings=search.trial_settings, points_to_evaluate=search.points, fixed=search.fixed,
         cpus_cap=args.cpus_cap, trainable_name=family.name if getattr(args, "auto", None) else None,
     )
+
+
+def trial_cpus(family: registry.Family, trials: int | None) -> int:
+    """The family's default CPUs a trial, or the Ray cluster's shared among fewer trials."""
+    import ray
+
+    from .resources import node_cpus, shared_cpus
+
+    return shared_cpus(family.cpus_per_trial, trials, ray.cluster_resources().get("CPU", 1), node_cpus())
 
 
 def callbacks(search: Search) -> list:

@@ -7,6 +7,10 @@ the real FER2013 (2 cores): the svm defaults' fit on all of train (51,676 faces 
 their mirrored copies) took 238 s on one thread and 127 s on two. The CPU-seconds are
 nearly the same, but the strongest configuration known before the search lands in half
 the time, and ASHA measures every later trial against it.
+
+Where the command names no --cpus-per-trial and asks for fewer trials than the family's
+default leaves room for, each trial gets a share of the CPUs instead (``shared_cpus``):
+``cnn --trials 1`` on a 2-core machine trained on one thread beside an idle core.
 """
 
 from __future__ import annotations
@@ -20,6 +24,14 @@ def node_cpus() -> float:
     import ray
 
     return max((n["Resources"].get("CPU", 0.0) for n in ray.nodes() if n.get("Alive")), default=1.0)
+
+
+def shared_cpus(least: int, trials: int | None, cluster_cpus: float, largest_node_cpus: float) -> int:
+    """A trial's CPUs where the command named none: ``least`` (the family's default), or
+    the cluster's CPUs shared among ``trials`` where that is more, no more than its
+    largest node holds (a trial runs on one node)."""
+    share = int(min(cluster_cpus // max(1, trials or 1), largest_node_cpus))
+    return max(int(least), share)
 
 
 class TrialResources:

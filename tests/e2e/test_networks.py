@@ -112,6 +112,8 @@ def test_a_network_trained_in_mixed_precision_is_exported_in_float32(ray_local, 
     # (Tiny's small cnn: the dtype policy is what is tested here, not the network)
     result = tiny.search("cnn", "--trials", 1, "--precision", "mixed_bfloat16", "--name", "bf16", "--no-tracking")
     assert result.code == 0, result.err
+    # one trial and no --cpus-per-trial: it trains on the session Ray's 2 CPUs, not 1 beside an idle one
+    assert "cnn: 2 CPUs a trial, the machine shared among 1 trial(s)" in result.out
     reports = pd.read_json(next((tiny.results / "bf16").glob("*/result.json")), lines=True)
     assert len(reports) == 1  # it trained, in mixed_bfloat16
     assert_exported_in_float32(tiny.models / "cnn_best.keras", tmp_path)

@@ -1,6 +1,6 @@
 """The engine's pure functions, without a search: which trial is exported, whether a
 model replaces the slot's, a trial's status, a leaderboard row, --fix's parsing, a
-resumed search held to its own options, a trial error in one line."""
+resumed search held to its own options, a trial error in one line, a trial's CPUs."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 
 from search import registry, status
 from search.engine import export, fixed, resume
+from search.engine.resources import shared_cpus
 from search.stores import rows
 from search.text import error_line
 from spaces.fidelity import Fidelity
@@ -89,3 +90,12 @@ def test_a_trials_error_in_one_line():
     assert error_line("The actor died unexpectedly before finishing this task.") == \
         "The actor died unexpectedly before finishing this task."
     assert len(error_line("x" * 1000)) == 300
+
+
+def test_fewer_trials_than_the_cpus_hold_share_them_and_more_get_the_familys_default():
+    # cnn --trials 1 on 2 cores trains on both, not on one beside an idle one
+    assert shared_cpus(1, 1, cluster_cpus=2, largest_node_cpus=2) == 2
+    assert shared_cpus(1, 20, cluster_cpus=2, largest_node_cpus=2) == 1  # a search of many: side by side
+    assert shared_cpus(1, 3, cluster_cpus=16, largest_node_cpus=16) == 5  # the share, whole CPUs
+    assert shared_cpus(1, 2, cluster_cpus=64, largest_node_cpus=16) == 16  # a trial runs on one node
+    assert shared_cpus(4, 8, cluster_cpus=16, largest_node_cpus=16) == 4  # never under the family's own
