@@ -132,9 +132,8 @@ def prepare(args, say=print) -> Search:
         export.warm_end_imports(models.FORMATS[family.model_format], tracked=uri is not None)
     if not getattr(args, "auto", None):  # auto checks every family's probe against its own budget
         ray = sys.modules.get("ray")  # an in-process caller may have started it: no start-up to pay then
-        # (where no --cpus-per-trial was named, the least a trial gets: its share is known once Ray is up)
-        priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"],
-                          args.cpus_per_trial or family.cpus_per_trial,
+        cpus = args.cpus_per_trial or family.cpus_per_trial  # none named: the least a trial gets (its share needs Ray)
+        priors.check_fits(family, budget, sizes["train"], sizes["val"] + sizes["test"], cpus,
                           ray is not None and ray.is_initialized())
     search = Search(args=args, family=family, data=data, splits=splits, name=name, fidelity=fidelity,
                     results_dir=results_dir, meta=earlier or search_meta(args, family, data, name, fidelity),
